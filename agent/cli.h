@@ -1,0 +1,37 @@
+/* cli.h - shared pieces of the `storelink` command line (docs/CLI.md). */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "storelink.h"
+
+/* sysexits(3) codes used by every command (docs/CLI.md "Exit codes") */
+enum {
+    EX_OK_ = 0, EX_FAIL_ = 1, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOINPUT_ = 66,
+    EX_SOFTWARE_ = 70, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77, EX_CONFIG_ = 78,
+};
+
+typedef struct sl_cli {
+    sl_config cfg;
+    const char *prog;
+} sl_cli;
+
+/* Exit code for an sl_err. */
+int sl__cli_exit(int err);
+/* One-line error to stderr: "storelink: <message>". */
+void sl__cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Open the journal of the configured state dir; prints the error itself. */
+int sl__cli_open(sl_cli *c, int read_only, sl_journal **j);
+/* Parse an unsigned number argument; prints a usage error. */
+int sl__cli_u64(const char *opt, const char *s, uint64_t *out);
+/* "4.36 EUR" with the currency's minor-unit exponent. */
+void sl__cli_money(int64_t minor, const char *currency, char *out, size_t outsz);
+
+int sl__cmd_record(sl_cli *c, int argc, char **argv);
+int sl__cmd_journal(sl_cli *c, int argc, char **argv);
+int sl__cmd_export(sl_cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,272 @@
+/* Record codec: docs/PROTOCOL.md "Record".  Streaming libcbor only. */
+#include <string.h>
+
+#include "cborio.h"
+#include "codec.h"
+
+static int has_currency(const sl_event *ev, int mode, const char *wire_cur)
+{
+    if (ev->currency[0] == '\0')
+        return 0;
+    if (mode == SL_ENC_WIRE && wire_cur != NULL && strcmp(ev->currency, wire_cur) == 0)
+        return 0;
+    return 1;
+}
+
+static void encode_line(sl__cw *w, const sl_line *l)
+{
+    size_t n = 2 + (l->unit_price != 0) + (l->discount != 0) + (l->tax != 0) +
+               (l->disposition != 0) + (l->has_expected != 0);
+    sl__cw_map(w, n);
+    sl__cw_uint(w, SL_KL_SKU);
+    sl__cw_cstr(w, l->sku);
+    sl__cw_uint(w, SL_KL_QTY);
+    sl__cw_int(w, l->qty_milli);
+    if (l->unit_price) {
+        sl__cw_uint(w, SL_KL_PRICE);
+        sl__cw_int(w, l->unit_price);
+    }
+    if (l->discount) {
+        sl__cw_uint(w, SL_KL_DISCOUNT);
+        sl__cw_int(w, l->discount);
+    }
+    if (l->tax) {
+        sl__cw_uint(w, SL_KL_TAX);
+        sl__cw_int(w, l->tax);
+    }
+    if (l->disposition) {
+        sl__cw_uint(w, SL_KL_DISP);
+        sl__cw_uint(w, l->disposition);
+    }
+    if (l->has_expected) {
+        sl__cw_uint(w, SL_KL_EXPECTED);
+        sl__cw_int(w, l->expected_milli);
+    }
+}
+
+int sl__codec_encode(const sl_event *ev, int mode, uint64_t seq,
+                     const uint8_t *prev, const char *wire_currency,
+                     uint8_t *buf, size_t cap, size_t *len)
+{
+    static const uint8_t zeros[32];
+    int stored = mode == SL_ENC_STORED;
+    int with_ts = mode != SL_ENC_CONTENT;
+    int cur = has_currency(ev, mode, wire_currency);
+    size_t n = 2 /* kind, txn */ + 2 * stored + with_ts + (ev->flags != 0) +
+               cur + (ev->original_txn_id[0] != 0) + (ev->reason != 0) +
+               (ev->location[0] != 0) + 1 /* lines */ + (ev->n_tenders != 0);
+    sl__cw w;
+    sl__cw_init(&w, buf, cap);
+    sl__cw_map(&w, n);
+    sl__cw_uint(&w, SL_K_KIND);
+    sl__cw_uint(&w, (uint64_t)ev->kind);
+    if (stored) {
+        sl__cw_uint(&w, SL_K_SEQ);
+        sl__cw_uint(&w, seq);
+    }
+    sl__cw_uint(&w, SL_K_TXN);
+    sl__cw_cstr(&w, ev->txn_id);
+    if (with_ts) {
+        sl__cw_uint(&w, SL_K_TS);
+        sl__cw_int(&w, ev->ts_ms);
+    }
+    if (stored) {
+        sl__cw_uint(&w, SL_K_PREV);
+        sl__cw_bstr(&w, prev ? prev : zeros, 32);
+    }
+    if (ev->flags) {
+        sl__cw_uint(&w, SL_K_FLAGS);
+        sl__cw_uint(&w, ev->flags);
+    }
+    if (cur) {
+        sl__cw_uint(&w, SL_K_CURRENCY);
+        sl__cw_cstr(&w, ev->currency);
+    }
+    if (ev->original_txn_id[0]) {
+        sl__cw_uint(&w, SL_K_ORIG_TXN);
+        sl__cw_cstr(&w, ev->original_txn_id);
+    }
+    if (ev->reason) {
+        sl__cw_uint(&w, SL_K_REASON);
+        sl__cw_uint(&w, (uint64_t)ev->reason);
+    }
+    if (ev->location[0]) {
+        sl__cw_uint(&w, SL_K_LOCATION);
+        sl__cw_cstr(&w, ev->location);
+    }
+    sl__cw_uint(&w, SL_K_LINES);
+    sl__cw_array(&w, ev->n_lines);
+    for (size_t i = 0; i < ev->n_lines && i < SL_MAX_LINES; i++)
+        encode_line(&w, &ev->lines[i]);
+    if (ev->n_tenders) {
+        sl__cw_uint(&w, SL_K_TENDERS);
+        sl__cw_array(&w, ev->n_tenders);
+        for (size_t i = 0; i < ev->n_tenders && i < SL_MAX_TENDERS; i++) {
+            sl__cw_array(&w, 2);
+            sl__cw_cstr(&w, ev->tenders[i].method);
+            sl__cw_int(&w, ev->tenders[i].amount);
+        }
+    }
+    if (w.overflow || ev->n_lines > SL_MAX_LINES || ev->n_tenders > SL_MAX_TENDERS)
+        return SL_ERR_TOO_LARGE;
+    *len = w.len;
+    return SL_OK;
+}
+
+static int decode_line(sl__cr *r, sl_line *l)
+{
+    size_t n;
+    uint64_t key, prev_key = 0, v;
+    if (sl__cr_map(r, &n) != 0 || n > 7)
+        return -1;
+    memset(l, 0, sizeof *l);
+    for (size_t i = 0; i < n; i++) {
+        if (sl__cr_uint(r, &key) != 0 || key <= prev_key)
+            return -1;
+        prev_key = key;
+        switch (key) {
+        case SL_KL_SKU:
+            if (sl__cr_tstr_copy(r, l->sku, sizeof l->sku) != 0) return -1;
+            break;
+        case SL_KL_QTY:
+            if (sl__cr_int(r, &l->qty_milli) != 0) return -1;
+            break;
+        case SL_KL_PRICE:
+            if (sl__cr_int(r, &l->unit_price) != 0 || l->unit_price == 0) return -1;
+            break;
+        case SL_KL_DISCOUNT:
+            if (sl__cr_int(r, &l->discount) != 0 || l->discount == 0) return -1;
+            break;
+        case SL_KL_TAX:
+            if (sl__cr_int(r, &l->tax) != 0 || l->tax == 0) return -1;
+            break;
+        case SL_KL_DISP:
+            if (sl__cr_uint(r, &v) != 0 || v == 0 || v > SL_DISP_DAMAGED) return -1;
+            l->disposition = (uint8_t)v;
+            break;
+        case SL_KL_EXPECTED:
+            if (sl__cr_int(r, &l->expected_milli) != 0) return -1;
+            l->has_expected = 1;
+            break;
+        default:
+            return -1;
+        }
+    }
+    /* sku and qty are mandatory */
+    return (l->sku[0] != '\0') ? 0 : -1;
+}
+
+int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
+                     const char *wire_currency, sl_event *ev, uint64_t *seq,
+                     uint8_t *prev)
+{
+    sl__cr r;
+    size_t n, cnt;
+    uint64_t key, prev_key = 0, v;
+    unsigned seen = 0;
+    sl__cr_init(&r, buf, len);
+    ev->kind = SL_KIND_NONE;
+    ev->flags = 0;
+    ev->txn_id[0] = ev->currency[0] = ev->original_txn_id[0] = '\0';
+    ev->location[0] = '\0';
+    ev->ts_ms = 0;
+    ev->reason = SL_REASON_NONE;
+    ev->n_lines = ev->n_tenders = 0;
+    if (sl__cr_map(&r, &n) != 0 || n > 12)
+        return SL_ERR_CORRUPT;
+    for (size_t i = 0; i < n; i++) {
+        if (sl__cr_uint(&r, &key) != 0 || key <= prev_key || key > 31)
+            return SL_ERR_CORRUPT;
+        prev_key = key;
+        seen |= 1u << key;
+        switch (key) {
+        case SL_K_KIND:
+            if (sl__cr_uint(&r, &v) != 0 || v < SL_KIND_SALE || v > SL_KIND_ADJUSTMENT)
+                return SL_ERR_CORRUPT;
+            ev->kind = (sl_kind)v;
+            break;
+        case SL_K_SEQ:
+            if (mode != SL_ENC_STORED || sl__cr_uint(&r, &v) != 0)
+                return SL_ERR_CORRUPT;
+            if (seq) *seq = v;
+            break;
+        case SL_K_TXN:
+            if (sl__cr_tstr_copy(&r, ev->txn_id, sizeof ev->txn_id) != 0)
+                return SL_ERR_CORRUPT;
+            break;
+        case SL_K_TS:
+            if (mode == SL_ENC_CONTENT || sl__cr_int(&r, &ev->ts_ms) != 0)
+                return SL_ERR_CORRUPT;
+            break;
+        case SL_K_PREV: {
+            const uint8_t *s;
+            size_t sn;
+            if (mode != SL_ENC_STORED || sl__cr_bstr(&r, &s, &sn) != 0 || sn != 32)
+                return SL_ERR_CORRUPT;
+            if (prev) memcpy(prev, s, 32);
+            break;
+        }
+        case SL_K_FLAGS:
+            if (sl__cr_uint(&r, &v) != 0 || v == 0 || v > 0xffffffffu)
+                return SL_ERR_CORRUPT;
+            ev->flags = (uint32_t)v;
+            break;
+        case SL_K_CURRENCY:
+            if (sl__cr_tstr_copy(&r, ev->currency, sizeof ev->currency) != 0)
+                return SL_ERR_CORRUPT;
+            break;
+        case SL_K_ORIG_TXN:
+            if (sl__cr_tstr_copy(&r, ev->original_txn_id, sizeof ev->original_txn_id) != 0)
+                return SL_ERR_CORRUPT;
+            break;
+        case SL_K_REASON:
+            if (sl__cr_uint(&r, &v) != 0 || v == 0 || v > SL_REASON_TRANSFER_OUT)
+                return SL_ERR_CORRUPT;
+            ev->reason = (sl_reason)v;
+            break;
+        case SL_K_LOCATION:
+            if (sl__cr_tstr_copy(&r, ev->location, sizeof ev->location) != 0)
+                return SL_ERR_CORRUPT;
+            break;
+        case SL_K_LINES:
+            if (sl__cr_array(&r, &cnt) != 0 || cnt > SL_MAX_LINES)
+                return SL_ERR_CORRUPT;
+            for (size_t k = 0; k < cnt; k++)
+                if (decode_line(&r, &ev->lines[k]) != 0)
+                    return SL_ERR_CORRUPT;
+            ev->n_lines = cnt;
+            break;
+        case SL_K_TENDERS:
+            if (sl__cr_array(&r, &cnt) != 0 || cnt == 0 || cnt > SL_MAX_TENDERS)
+                return SL_ERR_CORRUPT;
+            for (size_t k = 0; k < cnt; k++) {
+                size_t two;
+                if (sl__cr_array(&r, &two) != 0 || two != 2 ||
+                    sl__cr_tstr_copy(&r, ev->tenders[k].method,
+                                     sizeof ev->tenders[k].method) != 0 ||
+                    sl__cr_int(&r, &ev->tenders[k].amount) != 0)
+                    return SL_ERR_CORRUPT;
+            }
+            ev->n_tenders = cnt;
+            break;
+        default:
+            return SL_ERR_CORRUPT;
+        }
+    }
+    if (r.err || r.off != len)
+        return SL_ERR_CORRUPT;
+    unsigned need = (1u << SL_K_KIND) | (1u << SL_K_TXN) | (1u << SL_K_LINES);
+    if (mode == SL_ENC_STORED)
+        need |= (1u << SL_K_SEQ) | (1u << SL_K_PREV) | (1u << SL_K_TS);
+    if (mode == SL_ENC_WIRE)
+        need |= 1u << SL_K_TS;
+    if ((seen & need) != need)
+        return SL_ERR_CORRUPT;
+    if (mode == SL_ENC_WIRE && !(seen & (1u << SL_K_CURRENCY)) &&
+        ev->kind != SL_KIND_ADJUSTMENT && wire_currency != NULL) {
+        if (strlen(wire_currency) >= sizeof ev->currency)
+            return SL_ERR_CORRUPT;
+        strcpy(ev->currency, wire_currency);
+    }
+    return SL_OK;
+}

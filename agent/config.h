@@ -1,0 +1,40 @@
+/*
+ * config.h - the INI configuration file (inih), keys documented in
+ * README.md "Configuration".  Every key has a home section; a key is
+ * accepted in its section or before any section header.
+ */
+#ifndef SL_CONFIG_H
+#define SL_CONFIG_H
+
+#include <stdint.h>
+
+#define SL_DEFAULT_CONFIG "/etc/storelink/storelink.conf"
+#define SL_DEFAULT_STATE_DIR "/var/lib/storelink"
+#define SL_CONFIG_MAX_WARN 8
+
+typedef struct sl_config {
+    char path[4096];          /* file read, or "" when running on defaults */
+    char state_dir[4096];
+    char device_id[65];
+    char store_id[65];
+    uint64_t max_db_mb;
+    int log_level;
+    /* unknown keys: reported, not fatal (an older binary must start with a
+     * newer config during a staged roll-out) */
+    unsigned n_warn;
+    char warn[SL_CONFIG_MAX_WARN][192];
+} sl_config;
+
+/* Fill cfg with the built-in defaults. */
+void sl__config_defaults(sl_config *cfg);
+
+/* Load path over the defaults.  When required is 0 a missing file means
+ * "run on defaults".  SL_OK or SL_ERR_CONFIG with a one-line message
+ * ("<path>:<line>: <key>: <reason>") in err. */
+int sl__config_load(sl_config *cfg, const char *path, int required, char *err,
+                    size_t errsz);
+
+/* The known key nearest to name (edit distance), or NULL if none is close. */
+const char *sl__config_nearest_key(const char *name);
+
+#endif

@@ -1,0 +1,668 @@
+/*
+ * The journal: one LMDB environment in <state_dir>/journal with three named
+ * databases (docs/ARCHITECTURE.md, "Journal"):
+ *   records  key: seq (8 bytes big-endian)  value: stored record CBOR
+ *   txn      key: txn_id                    value: seq (8 BE) + content hash
+ *   meta     key: name                      value: see META_* below
+ * Every append is one write transaction committed with LMDB's default
+ * durable commit (data pages and meta page fsync'd) before success is
+ * reported.  LMDB's writer lock serialises processes, which keeps sequence
+ * numbers gapless across several recording processes.
+ */
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "event.h"
+#include "hash.h"
+#include "journal_internal.h"
+#include "platform.h"
+
+#define FORMAT_VERSION 1u
+#define DEFAULT_MAX_MB 512u
+#define MIN_MAP (1u << 20)
+
+static const char META_FORMAT[] = "format";   /* u32 BE */
+static const char META_TAIL[] = "tail";       /* seq (8 BE) + hash (32) */
+
+struct sl_journal {
+    MDB_env *env;
+    MDB_dbi db_rec, db_txn, db_meta;
+    int read_only;
+    int have_dbs;          /* read-only open of a journal never written */
+    uint64_t max_bytes;
+    uint64_t map_bytes;
+    char dir[4096];
+    uint8_t buf[SL_RECORD_MAX];   /* encode scratch, one writer per handle */
+    uint8_t cbuf[SL_RECORD_MAX];
+};
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* LMDB codes are translated here and nowhere else */
+static int map_mdb(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS: return SL_OK;
+    case MDB_NOTFOUND: return SL_ERR_NOT_FOUND;
+    case MDB_MAP_FULL: return SL_ERR_FULL;
+    case MDB_CORRUPTED:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+    case MDB_PAGE_NOTFOUND: return SL_ERR_CORRUPT;
+    case MDB_READERS_FULL:
+    case MDB_MAP_RESIZED: return SL_ERR_BUSY;
+    case ENOMEM: return SL_ERR_NOMEM;
+    case EACCES:
+    case EPERM:
+    case EROFS: return SL_ERR_PERM;
+    case ENOSPC: return SL_ERR_FULL;
+    case ENOENT: return SL_ERR_NOT_FOUND;
+    default: return SL_ERR_IO;
+    }
+}
+
+static int open_dbs(sl_journal *j)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(j->env, NULL, j->read_only ? MDB_RDONLY : 0, &txn);
+    if (rc != 0)
+        return map_mdb(rc);
+    unsigned fl = j->read_only ? 0 : MDB_CREATE;
+    rc = mdb_dbi_open(txn, "records", fl, &j->db_rec);
+    if (rc == 0) rc = mdb_dbi_open(txn, "txn", fl, &j->db_txn);
+    if (rc == 0) rc = mdb_dbi_open(txn, "meta", fl, &j->db_meta);
+    if (rc == MDB_NOTFOUND && j->read_only) {
+        mdb_txn_abort(txn);
+        j->have_dbs = 0;
+        return SL_OK;
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return map_mdb(rc);
+    }
+    MDB_val k = {sizeof META_FORMAT - 1, (void *)META_FORMAT}, v;
+    rc = mdb_get(txn, j->db_meta, &k, &v);
+    if (rc == MDB_NOTFOUND && !j->read_only) {
+        uint8_t fv[4] = {0, 0, 0, FORMAT_VERSION};
+        v.mv_size = 4;
+        v.mv_data = fv;
+        rc = mdb_put(txn, j->db_meta, &k, &v, 0);
+    } else if (rc == 0) {
+        if (v.mv_size != 4 || ((uint8_t *)v.mv_data)[3] > FORMAT_VERSION) {
+            mdb_txn_abort(txn);
+            sl_plat_log(SL_LOG_ERR, "journal format is newer than this storelink");
+            return SL_ERR_CORRUPT;
+        }
+    } else if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return map_mdb(rc);
+    }
+    /* commit even a read-only txn: aborting it would close the new DBIs */
+    rc = mdb_txn_commit(txn);
+    j->have_dbs = 1;
+    return map_mdb(rc);
+}
+
+int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_opts *opts)
+{
+    int rc;
+    sl_journal *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return SL_ERR_NOMEM;
+    j->read_only = opts ? opts->read_only : 0;
+    uint64_t max_mb = opts && opts->max_db_mb ? opts->max_db_mb : DEFAULT_MAX_MB;
+    j->max_bytes = max_mb << 20;
+    if ((size_t)snprintf(j->dir, sizeof j->dir, "%s/journal", state_dir) >= sizeof j->dir) {
+        free(j);
+        return SL_ERR_USAGE;
+    }
+    if (!j->read_only) {
+        rc = sl_plat_mkdir_p(j->dir, 0700);
+        if (rc != SL_OK)
+            goto fail_free;
+    } else if (!sl_plat_exists(j->dir)) {
+        rc = SL_ERR_NOT_FOUND;
+        goto fail_free;
+    }
+    if ((rc = mdb_env_create(&j->env)) != 0) {
+        rc = map_mdb(rc);
+        goto fail_free;
+    }
+    mdb_env_set_maxdbs(j->env, 8);
+    mdb_env_set_maxreaders(j->env, 126);
+    /* Always set the map size explicitly: reopening with a smaller one
+     * silently yields the used size (NOTES.md). */
+    char path[4200];
+    uint64_t fsize = 0;
+    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
+    if (sl_plat_file_size(path, &fsize) != SL_OK)
+        fsize = 0;
+    uint64_t map = (fsize + MIN_MAP) & ~(uint64_t)(MIN_MAP - 1);
+    if (map < 4 * (uint64_t)MIN_MAP)
+        map = 4 * (uint64_t)MIN_MAP;
+    if (map > j->max_bytes)
+        map = j->max_bytes > fsize ? j->max_bytes : fsize;
+    if ((rc = mdb_env_set_mapsize(j->env, (size_t)map)) != 0) {
+        rc = map_mdb(rc);
+        goto fail_env;
+    }
+    j->map_bytes = map;
+    rc = mdb_env_open(j->env, j->dir, j->read_only ? MDB_RDONLY : 0, 0600);
+    if (rc != 0) {
+        rc = map_mdb(rc);
+        goto fail_env;
+    }
+    unsigned flags = 0;
+    mdb_env_get_flags(j->env, &flags);
+    /* The journal's promise is durability: never run with deferred syncs. */
+    if (flags & (MDB_NOSYNC | MDB_MAPASYNC | MDB_WRITEMAP | MDB_NOMETASYNC)) {
+        rc = SL_ERR_UNSAFE;
+        goto fail_env;
+    }
+    int dead = 0;
+    mdb_reader_check(j->env, &dead);   /* readers left by killed processes */
+    if ((rc = open_dbs(j)) != SL_OK)
+        goto fail_env;
+    *out = j;
+    return SL_OK;
+fail_env:
+    mdb_env_close(j->env);
+fail_free:
+    free(j);
+    return rc;
+}
+
+void sl_journal_close(sl_journal *j)
+{
+    if (j == NULL)
+        return;
+    mdb_env_close(j->env);
+    free(j);
+}
+
+/* Grow the map after MDB_MAP_FULL (no transaction open).  SL_ERR_FULL at
+ * the configured cap. */
+static int grow_map(sl_journal *j)
+{
+    if (j->map_bytes >= j->max_bytes)
+        return SL_ERR_FULL;
+    uint64_t m = j->map_bytes * 2;
+    if (m > j->max_bytes)
+        m = j->max_bytes;
+    int rc = mdb_env_set_mapsize(j->env, (size_t)m);
+    if (rc != 0)
+        return map_mdb(rc);
+    j->map_bytes = m;
+    sl_plat_log(SL_LOG_INFO, "journal map grown to %llu KiB", (unsigned long long)(m >> 10));
+    return SL_OK;
+}
+
+/* Begin a transaction, adopting a map another process has grown. */
+static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(j->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize(j->env, 0);
+        MDB_envinfo ei;
+        mdb_env_info(j->env, &ei);
+        j->map_bytes = ei.me_mapsize;
+        rc = mdb_txn_begin(j->env, NULL, flags, txn);
+    }
+    return map_mdb(rc);
+}
+
+static int read_tail(sl_journal *j, MDB_txn *txn, uint64_t *seq, uint8_t hash[32])
+{
+    MDB_val k = {sizeof META_TAIL - 1, (void *)META_TAIL}, v;
+    int rc = mdb_get(txn, j->db_meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        *seq = 0;
+        memset(hash, 0, 32);
+        return SL_OK;
+    }
+    if (rc != 0)
+        return map_mdb(rc);
+    if (v.mv_size != 40)
+        return SL_ERR_CORRUPT;
+    *seq = get_be64(v.mv_data);
+    memcpy(hash, (uint8_t *)v.mv_data + 8, 32);
+    return SL_OK;
+}
+
+/* Decode a stored value into rec and hash it. */
+static int decode_stored(const MDB_val *v, sl_record *rec)
+{
+    int rc = sl__codec_decode(v->mv_data, v->mv_size, SL_ENC_STORED, NULL, &rec->ev,
+                              &rec->seq, rec->prev_hash);
+    if (rc != SL_OK)
+        return rc;
+    sl__sha256(v->mv_data, v->mv_size, rec->hash);
+    rec->stored_len = v->mv_size;
+    return SL_OK;
+}
+
+/*
+ * Append ev inside txn.  Returns SL_OK (recorded or duplicate), SL_ERR_CONFLICT,
+ * or an LMDB-mapped error that aborts the whole transaction.
+ */
+static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t now,
+                      uint64_t *tail_seq, uint8_t tail_hash[32], sl_result *res)
+{
+    size_t clen, slen;
+    uint8_t chash[32];
+    int rc = sl__codec_encode(ev, SL_ENC_CONTENT, 0, NULL, NULL, j->cbuf, sizeof j->cbuf, &clen);
+    if (rc != SL_OK)
+        return rc;
+    sl__sha256(j->cbuf, clen, chash);
+
+    MDB_val k = {strlen(ev->txn_id), (void *)ev->txn_id}, v;
+    rc = mdb_get(txn, j->db_txn, &k, &v);
+    if (rc == 0) {
+        if (v.mv_size != 40)
+            return SL_ERR_CORRUPT;
+        uint64_t seq = get_be64(v.mv_data);
+        int same = memcmp((uint8_t *)v.mv_data + 8, chash, 32) == 0;
+        if (same && ev->ts_ms != 0) {
+            /* an explicit ts must match too; an omitted one means "now"
+             * and a retry of the same sale naturally differs there */
+            uint8_t key[8];
+            put_be64(key, seq);
+            MDB_val rk = {8, key}, rv;
+            sl_record *rec = malloc(sizeof *rec);
+            if (rec == NULL)
+                return SL_ERR_NOMEM;
+            rc = mdb_get(txn, j->db_rec, &rk, &rv);
+            if (rc == 0)
+                rc = decode_stored(&rv, rec);
+            else
+                rc = map_mdb(rc);
+            same = rc == SL_OK && rec->ev.ts_ms == ev->ts_ms;
+            free(rec);
+            if (rc != SL_OK)
+                return rc;
+        }
+        res->seq = seq;
+        if (!same) {
+            res->err = SL_ERR_CONFLICT;
+            snprintf(res->problem.field, sizeof res->problem.field, "txn_id");
+            snprintf(res->problem.reason, sizeof res->problem.reason,
+                     "already recorded as seq %llu with different content",
+                     (unsigned long long)seq);
+            return SL_OK;
+        }
+        res->err = SL_OK;
+        res->status = SL_STATUS_DUPLICATE;
+        return SL_OK;
+    }
+    if (rc != MDB_NOTFOUND)
+        return map_mdb(rc);
+
+    uint64_t seq = *tail_seq + 1;
+    const sl_event *e = ev;
+    sl_event *tmp = NULL;
+    if (ev->ts_ms == 0) {
+        /* the stored record carries the time it was recorded */
+        tmp = malloc(sizeof *tmp);
+        if (tmp == NULL)
+            return SL_ERR_NOMEM;
+        memcpy(tmp, ev, sizeof *tmp);
+        tmp->ts_ms = now;
+        e = tmp;
+    }
+    rc = sl__codec_encode(e, SL_ENC_STORED, seq, tail_hash, NULL, j->buf, sizeof j->buf, &slen);
+    free(tmp);
+    if (rc != SL_OK)
+        return rc;
+    uint8_t key[8], tv[40];
+    put_be64(key, seq);
+    MDB_val rk = {8, key}, rv = {slen, j->buf};
+    rc = mdb_put(txn, j->db_rec, &rk, &rv, MDB_NOOVERWRITE | MDB_APPEND);
+    if (rc != 0)
+        return map_mdb(rc);
+    memcpy(tv, key, 8);
+    memcpy(tv + 8, chash, 32);
+    v.mv_size = 40;
+    v.mv_data = tv;
+    rc = mdb_put(txn, j->db_txn, &k, &v, MDB_NOOVERWRITE);
+    if (rc != 0)
+        return map_mdb(rc);
+    sl__sha256(j->buf, slen, tail_hash);
+    *tail_seq = seq;
+    res->err = SL_OK;
+    res->seq = seq;
+    res->status = SL_STATUS_RECORDED;
+    return SL_OK;
+}
+
+/* One write transaction over the events whose results are still SL_OK. */
+static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
+                        sl_result *results, const int *valid)
+{
+    for (;;) {
+        MDB_txn *txn;
+        uint64_t tail_seq;
+        uint8_t tail_hash[32];
+        int rc = txn_begin(j, 0, &txn);
+        if (rc != SL_OK)
+            return rc;
+        if ((rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+        int64_t now = sl_plat_now_ms();
+        uint64_t start_seq = tail_seq;
+        for (size_t i = 0; i < n && rc == SL_OK; i++) {
+            if (!valid[i])
+                continue;
+            rc = append_one(j, txn, evs[i], now, &tail_seq, tail_hash, &results[i]);
+        }
+        if (rc == SL_OK && tail_seq != start_seq) {
+            uint8_t tv[40];
+            put_be64(tv, tail_seq);
+            memcpy(tv + 8, tail_hash, 32);
+            MDB_val k = {sizeof META_TAIL - 1, (void *)META_TAIL}, v = {40, tv};
+            rc = map_mdb(mdb_put(txn, j->db_meta, &k, &v, 0));
+        }
+        if (rc == SL_OK)
+            rc = map_mdb(mdb_txn_commit(txn));
+        else
+            mdb_txn_abort(txn);
+        if (rc == SL_ERR_FULL) {
+            /* MDB_MAP_FULL poisons the transaction: it is gone; grow the
+             * map with no transaction open and redo the whole group */
+            int g = grow_map(j);
+            if (g == SL_OK)
+                continue;
+            return g;
+        }
+        return rc;
+    }
+}
+
+int sl_journal_record_many(sl_journal *j, const sl_event *const *evs, size_t n,
+                           sl_result *results)
+{
+    if (j == NULL || (n > 0 && (evs == NULL || results == NULL)))
+        return SL_ERR_USAGE;
+    if (j->read_only)
+        return SL_ERR_PERM;
+    if (n == 0)
+        return SL_OK;
+    int *valid = calloc(n, sizeof *valid);
+    if (valid == NULL)
+        return SL_ERR_NOMEM;
+    size_t nvalid = 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].err = sl_event_validate(evs[i], &results[i].problem);
+        valid[i] = results[i].err == SL_OK;
+        nvalid += (size_t)valid[i];
+    }
+    int rc = SL_OK;
+    if (nvalid > 0) {
+        rc = commit_group(j, evs, n, results, valid);
+        if (rc == SL_ERR_FULL && nvalid > 1) {
+            /* at the cap: record what still fits, one event at a time */
+            rc = SL_OK;
+            for (size_t i = 0; i < n; i++) {
+                if (!valid[i])
+                    continue;
+                int one = commit_group(j, &evs[i], 1, &results[i], &valid[i]);
+                if (one != SL_OK) {
+                    results[i].err = one;
+                    results[i].seq = 0;
+                }
+            }
+        } else if (rc != SL_OK) {
+            for (size_t i = 0; i < n; i++)
+                if (valid[i]) {
+                    results[i].err = rc;
+                    results[i].seq = 0;
+                }
+        }
+    }
+    free(valid);
+    return rc;
+}
+
+int sl_journal_record(sl_journal *j, const sl_event *ev, uint64_t *seq,
+                      sl_status *status, sl_problem *problem)
+{
+    sl_result res;
+    const sl_event *one[1] = {ev};
+    int rc = sl_journal_record_many(j, one, 1, &res);
+    if (rc == SL_OK)
+        rc = res.err;
+    if (problem != NULL)
+        *problem = res.problem;
+    if (rc == SL_OK || rc == SL_ERR_CONFLICT) {
+        if (seq) *seq = res.seq;
+        if (status) *status = res.status;
+    }
+    return rc;
+}
+
+int sl_journal_get(sl_journal *j, uint64_t seq, sl_record *rec)
+{
+    if (!j->have_dbs)
+        return SL_ERR_NOT_FOUND;
+    MDB_txn *txn;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    uint8_t key[8];
+    put_be64(key, seq);
+    MDB_val k = {8, key}, v;
+    rc = mdb_get(txn, j->db_rec, &k, &v);
+    rc = rc == 0 ? decode_stored(&v, rec) : map_mdb(rc);
+    if (rc == SL_OK && rec->seq != seq)
+        rc = SL_ERR_CORRUPT;
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sl_journal_foreach(sl_journal *j, uint64_t from_seq, uint64_t limit,
+                       sl_record_fn fn, void *ctx)
+{
+    if (!j->have_dbs)
+        return SL_OK;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, j->db_rec, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return map_mdb(rc);
+    }
+    sl_record *rec = malloc(sizeof *rec);
+    if (rec == NULL) {
+        rc = SL_ERR_NOMEM;
+        goto out;
+    }
+    uint8_t key[8];
+    put_be64(key, from_seq);
+    MDB_val k = {8, key}, v;
+    uint64_t n = 0;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = SL_OK;
+    while (mrc == 0 && (limit == 0 || n < limit)) {
+        if (k.mv_size != 8 || (rc = decode_stored(&v, rec)) != SL_OK) {
+            rc = SL_ERR_CORRUPT;
+            break;
+        }
+        if ((rc = fn(rec, ctx)) != 0)
+            break;
+        n++;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == SL_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = map_mdb(mrc);
+out:
+    free(rec);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sl_journal_info_get(sl_journal *j, sl_journal_info *info)
+{
+    memset(info, 0, sizeof *info);
+    MDB_envinfo ei;
+    MDB_stat st;
+    mdb_env_info(j->env, &ei);
+    mdb_env_stat(j->env, &st);
+    info->used_bytes = (uint64_t)(ei.me_last_pgno + 1) * st.ms_psize;
+    info->map_bytes = ei.me_mapsize;
+    info->max_bytes = j->max_bytes;
+    info->format_version = FORMAT_VERSION;
+    if (!j->have_dbs)
+        return SL_OK;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    if ((rc = read_tail(j, txn, &info->last_seq, info->tail_hash)) == SL_OK &&
+        (rc = map_mdb(mdb_stat(txn, j->db_rec, &st))) == SL_OK) {
+        info->records = st.ms_entries;
+        if (mdb_cursor_open(txn, j->db_rec, &cur) == 0) {
+            MDB_val k, v;
+            if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
+                info->first_seq = get_be64(k.mv_data);
+            mdb_cursor_close(cur);
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* Does the stored record still have the content its txn index entry was
+ * written with?  Used to tell which side of a broken link was altered. */
+static int content_matches_index(sl_journal *j, MDB_txn *txn, const sl_record *rec)
+{
+    size_t clen;
+    uint8_t chash[32];
+    if (sl__codec_encode(&rec->ev, SL_ENC_CONTENT, 0, NULL, NULL, j->cbuf, sizeof j->cbuf,
+                         &clen) != SL_OK)
+        return 0;
+    sl__sha256(j->cbuf, clen, chash);
+    MDB_val k = {strlen(rec->ev.txn_id), (void *)rec->ev.txn_id}, v;
+    if (mdb_get(txn, j->db_txn, &k, &v) != 0 || v.mv_size != 40)
+        return 0;
+    return get_be64(v.mv_data) == rec->seq &&
+           memcmp((uint8_t *)v.mv_data + 8, chash, 32) == 0;
+}
+
+static int verify_fail(sl_verify *v, uint64_t seq, const char *why)
+{
+    v->first_bad_seq = seq;
+    snprintf(v->reason, sizeof v->reason, "%s", why);
+    return SL_ERR_CORRUPT;
+}
+
+int sl_journal_verify(sl_journal *j, sl_verify *v)
+{
+    memset(v, 0, sizeof *v);
+    if (!j->have_dbs)
+        return SL_OK;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, j->db_rec, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return map_mdb(rc);
+    }
+    sl_record *cur_rec = malloc(sizeof *cur_rec), *prev_rec = malloc(sizeof *prev_rec);
+    if (cur_rec == NULL || prev_rec == NULL) {
+        rc = SL_ERR_NOMEM;
+        goto out;
+    }
+    uint64_t tail_seq, expect = 0;
+    uint8_t tail_hash[32];
+    if ((rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK)
+        goto out;
+    int have_prev = 0;
+    MDB_val k, val;
+    int mrc = mdb_cursor_get(cur, &k, &val, MDB_FIRST);
+    while (mrc == 0) {
+        uint64_t key = k.mv_size == 8 ? get_be64(k.mv_data) : 0;
+        if (expect == 0)
+            expect = key;
+        if (key != expect) {
+            rc = verify_fail(v, expect, "sequence number missing");
+            goto out;
+        }
+        if (decode_stored(&val, cur_rec) != SL_OK) {
+            rc = verify_fail(v, key, "record does not decode");
+            goto out;
+        }
+        if (cur_rec->seq != key) {
+            rc = verify_fail(v, key, "record's seq differs from its key");
+            goto out;
+        }
+        static const uint8_t zeros[32];
+        const uint8_t *want = have_prev ? prev_rec->hash : zeros;
+        /* the first record of a journal chains to zeros */
+        if ((have_prev || key == 1) && memcmp(cur_rec->prev_hash, want, 32) != 0) {
+            if (have_prev && !content_matches_index(j, txn, prev_rec))
+                rc = verify_fail(v, key - 1, "record content was altered");
+            else
+                rc = verify_fail(v, key, "prev_hash does not match the previous record");
+            goto out;
+        }
+        v->checked++;
+        sl_record *t = prev_rec;
+        prev_rec = cur_rec;
+        cur_rec = t;
+        have_prev = 1;
+        expect = key + 1;
+        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = map_mdb(mrc);
+        goto out;
+    }
+    if (have_prev) {
+        if (tail_seq != prev_rec->seq)
+            rc = verify_fail(v, prev_rec->seq, "journal tail does not name the last record");
+        else if (memcmp(tail_hash, prev_rec->hash, 32) != 0)
+            rc = verify_fail(v, prev_rec->seq, "record content was altered");
+    } else if (tail_seq != 0) {
+        rc = verify_fail(v, tail_seq, "records missing");
+    }
+out:
+    free(cur_rec);
+    free(prev_rec);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+const char *sl__journal_dir(const sl_journal *j)
+{
+    return j->dir;
+}

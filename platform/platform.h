@@ -1,0 +1,60 @@
+/*
+ * platform.h - the only door to the operating system.
+ *
+ * Everything outside platform/ reaches files, clocks, randomness, the
+ * environment and logging through these functions (nng's platform.h
+ * contract).  errno is read and translated to sl_err only in here.
+ */
+#ifndef SL_PLATFORM_H
+#define SL_PLATFORM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Wall clock, Unix milliseconds UTC. */
+int64_t sl_plat_now_ms(void);
+/* Monotonic clock in milliseconds (for timers and durations). */
+uint64_t sl_plat_mono_ms(void);
+/* Monotonic clock in nanoseconds (benchmarks). */
+uint64_t sl_plat_mono_ns(void);
+
+/* Format a Unix-ms timestamp as ISO 8601 UTC "2026-11-23T10:20:00.000Z"
+ * into out (at least 32 bytes). */
+void sl_plat_format_utc(int64_t ms, char *out, size_t outsz);
+
+/* Create a directory and its parents with mode (existing is fine).
+ * SL_OK, SL_ERR_PERM, SL_ERR_IO. */
+int sl_plat_mkdir_p(const char *path, unsigned mode);
+/* fsync a directory so a new entry in it is durable. */
+int sl_plat_fsync_dir(const char *path);
+/* Size of a file in bytes; SL_ERR_NOT_FOUND if it does not exist. */
+int sl_plat_file_size(const char *path, uint64_t *size);
+/* Bytes available to an unprivileged user on the filesystem holding path. */
+int sl_plat_fs_free(const char *path, uint64_t *avail);
+/* 1 if path exists (any type), else 0. */
+int sl_plat_exists(const char *path);
+
+/* Read a whole stream / file into a NUL-terminated heap buffer the caller
+ * frees.  More than max bytes gives SL_ERR_TOO_LARGE. */
+int sl_plat_read_stream(FILE *f, size_t max, char **buf, size_t *len);
+int sl_plat_read_file(const char *path, size_t max, char **buf, size_t *len);
+
+/* 1 if the stream is a terminal. */
+int sl_plat_isatty(FILE *f);
+
+/* Value of an environment variable or NULL. */
+const char *sl_plat_getenv(const char *name);
+
+/* Logging to stderr with a syslog priority prefix ("<3>") so journald
+ * classifies the lines.  Messages above the configured level are dropped.
+ * Never log customer or payment data. */
+enum { SL_LOG_ERR = 3, SL_LOG_WARNING = 4, SL_LOG_NOTICE = 5, SL_LOG_INFO = 6,
+       SL_LOG_DEBUG = 7 };
+void sl_plat_log_set_level(int level);
+int sl_plat_log_level_parse(const char *name, int *level);
+void sl_plat_log(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,145 @@
+/* Files and directories for POSIX systems. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "platform.h"
+#include "storelink.h"
+
+static int map_errno(int e)
+{
+    switch (e) {
+    case ENOENT: return SL_ERR_NOT_FOUND;
+    case EACCES:
+    case EPERM:
+    case EROFS: return SL_ERR_PERM;
+    case ENOMEM: return SL_ERR_NOMEM;
+    case ENOSPC:
+    case EDQUOT: return SL_ERR_FULL;
+    default: return SL_ERR_IO;
+    }
+}
+
+int sl_plat_mkdir_p(const char *path, unsigned mode)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return SL_ERR_USAGE;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+                return map_errno(errno);
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return map_errno(errno);
+    return S_ISDIR(st.st_mode) ? SL_OK : SL_ERR_IO;
+}
+
+int sl_plat_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return map_errno(errno);
+    int rc = fsync(fd) == 0 ? SL_OK : map_errno(errno);
+    close(fd);
+    return rc;
+}
+
+int sl_plat_file_size(const char *path, uint64_t *size)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return map_errno(errno);
+    *size = (uint64_t)st.st_size;
+    return SL_OK;
+}
+
+int sl_plat_fs_free(const char *path, uint64_t *avail)
+{
+    struct statvfs sv;
+    if (statvfs(path, &sv) != 0)
+        return map_errno(errno);
+    *avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    return SL_OK;
+}
+
+int sl_plat_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int sl_plat_read_stream(FILE *f, size_t max, char **buf, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap + 1);
+    if (b == NULL)
+        return SL_ERR_NOMEM;
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                free(b);
+                return SL_ERR_TOO_LARGE;
+            }
+            size_t ncap = cap * 2;
+            char *nb = realloc(b, ncap + 1);
+            if (nb == NULL) {
+                free(b);
+                return SL_ERR_NOMEM;
+            }
+            b = nb;
+            cap = ncap;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                free(b);
+                return SL_ERR_IO;
+            }
+            break;
+        }
+        if (n > max) {
+            free(b);
+            return SL_ERR_TOO_LARGE;
+        }
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return SL_OK;
+}
+
+int sl_plat_read_file(const char *path, size_t max, char **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return map_errno(errno);
+    int rc = sl_plat_read_stream(f, max, buf, len);
+    fclose(f);
+    return rc;
+}
+
+int sl_plat_isatty(FILE *f)
+{
+    return isatty(fileno(f));
+}
+
+const char *sl_plat_getenv(const char *name)
+{
+    return getenv(name);
+}

@@ -1,0 +1,38 @@
+# TAP helpers for the CLI integration tests (sourced, POSIX sh).
+# Each test file: . "$(dirname "$0")/lib.sh"; plan N; ok/is/...; done_testing
+# SL_BIN is the storelink binary (set by tests/run.sh).
+: "${SL_BIN:=$(cd "$(dirname "$0")/../.." && pwd)/build/storelink}"
+: "${SL_BUILD:=$(dirname "$SL_BIN")}"
+_tap_n=0
+_tap_fail=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sltest.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+plan() { echo "1..$1"; }
+ok() {  # ok CONDITION-EXIT-CODE DESCRIPTION
+    _tap_n=$((_tap_n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"
+    else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); fi
+}
+is() {  # is GOT EXPECTED DESCRIPTION
+    _tap_n=$((_tap_n + 1))
+    if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"
+    else echo "not ok $_tap_n - $3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"
+         _tap_fail=$((_tap_fail + 1)); fi
+}
+like() {  # like GOT PATTERN(grep -E) DESCRIPTION
+    _tap_n=$((_tap_n + 1))
+    if printf '%s\n' "$1" | grep -Eq -- "$2"; then echo "ok $_tap_n - $3"
+    else echo "not ok $_tap_n - $3"; echo "#   got: '$1'"; echo "#   want match: '$2'"
+         _tap_fail=$((_tap_fail + 1)); fi
+}
+unlike() {
+    _tap_n=$((_tap_n + 1))
+    if printf '%s\n' "$1" | grep -Eq -- "$2"; then echo "not ok $_tap_n - $3"; echo "#   got: '$1'"
+         _tap_fail=$((_tap_fail + 1))
+    else echo "ok $_tap_n - $3"; fi
+}
+diag() { echo "# $*"; }
+done_testing() { [ "$_tap_fail" -eq 0 ]; exit $?; }
+# sl ARGS...: run storelink on the test's own state dir with no config file
+sl() { STORELINK_CONFIG= "$SL_BIN" --config "$TMP/none.conf" --state-dir "$TMP/state" "$@"; }
+: > "$TMP/none.conf"

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian packages storelink needs, only those missing.
+# usage: toolchain/deps.sh [build] [test] [bench]   (default: build test)
+# Runs apt-get through sudo when not root.  Debian bookworm packages only.
+set -eu
+
+groups=${*:-build test}
+pkgs=""
+for g in $groups; do
+    case "$g" in
+    build) pkgs="$pkgs gcc make pkg-config liblmdb-dev libcbor-dev libmbedtls-dev \
+                 libmosquitto-dev libinih-dev libjansson-dev libzstd-dev libsqlite3-dev" ;;
+    test)  pkgs="$pkgs libcmocka-dev perl mosquitto lmdb-utils openssl" ;;
+    bench) pkgs="$pkgs valgrind" ;;
+    *) echo "deps.sh: unknown group '$g'" >&2; exit 64 ;;
+    esac
+done
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,2 @@
+# Native build: the host compiler and the host's pkg-config.
+TRIPLET :=
