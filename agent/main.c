@@ -76,8 +76,11 @@ int main(int argc, char **argv)
 
     char err[512];
     sl__config_defaults(&c.cfg);
-    if (config == NULL)
+    if (config == NULL) {
         config = sl_plat_getenv("STORELINK_CONFIG");
+        if (config != NULL && config[0] == '\0')
+            config = NULL;
+    }
     int rc = sl__config_load(&c.cfg, config ? config : SL_DEFAULT_CONFIG, config != NULL, err,
                              sizeof err);
     if (rc != SL_OK) {

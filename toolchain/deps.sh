@@ -12,6 +12,7 @@ for g in $groups; do
                  libmosquitto-dev libinih-dev libjansson-dev libzstd-dev libsqlite3-dev" ;;
     test)  pkgs="$pkgs libcmocka-dev perl mosquitto lmdb-utils openssl" ;;
     bench) pkgs="$pkgs valgrind" ;;
+    clang) pkgs="$pkgs clang" ;;
     *) echo "deps.sh: unknown group '$g'" >&2; exit 64 ;;
     esac
 done
