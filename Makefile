@@ -27,7 +27,7 @@ BUILD ?= build
 SAN_FLAGS =
 endif
 
-PC_LIBS = lmdb libcbor jansson inih
+PC_LIBS = lmdb libcbor jansson inih libzstd
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PC_LIBS) 2>/dev/null)
 PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PC_LIBS) 2>/dev/null)
 # Debian's mbedtls 2.28 ships no .pc file
@@ -39,7 +39,8 @@ SL_LDFLAGS = $(SAN_FLAGS)
 LDLIBS_ALL = $(PC_LDLIBS) $(MBED_LIBS) -lm
 
 LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.c \
-           agent/journal.c platform/posix_time.c platform/posix_file.c platform/posix_log.c
+           agent/journal.c agent/crypto.c agent/batch.c agent/ack.c platform/posix_time.c \
+           platform/posix_file.c platform/posix_log.c platform/posix_random.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
            agent/cli_journal.c
 MAIN_SRCS = agent/main.c

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "event.h"
 #include "json_event.h"
 #include "platform.h"
 
@@ -28,6 +29,13 @@ static int worse(int a, int b)
     int ra = a == 0 ? 0 : a == EX_DATAERR_ ? 1 : a == EX_TEMPFAIL_ ? 2 : 3;
     int rb = b == 0 ? 0 : b == EX_DATAERR_ ? 1 : b == EX_TEMPFAIL_ ? 2 : 3;
     return rb > ra ? b : a;
+}
+
+/* Rejected input is echoed only when it cannot be a card number (PCI DSS):
+ * a txn_id or a JSON key may be the very value that was refused. */
+static const char *no_card(const char *s, const char *instead)
+{
+    return sl__has_card_data(s, strlen(s)) ? instead : s;
 }
 
 static void report(int json, const struct item *it, const sl_event *ev, const sl_result *r)
@@ -49,16 +57,18 @@ static void report(int json, const struct item *it, const sl_event *ev, const sl
         }
         return;
     }
+    txn = no_card(txn, "");
+    const char *field = no_card(p->field, "(unnamed)");
     const char *status = err == SL_ERR_CONFLICT ? "conflict"
                        : err == SL_ERR_INVALID ? "invalid" : "failed";
     if (err == SL_ERR_INVALID || err == SL_ERR_CONFLICT)
-        sl__cli_err("line %zu: %s: %s", it->line, p->field, p->reason);
+        sl__cli_err("line %zu: %s: %s", it->line, field, p->reason);
     else
         sl__cli_err("line %zu: %s", it->line, sl_strerror(err));
     if (json) {
         json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s}", "line", (json_int_t)it->line,
                               "txn_id", txn, "status", status,
-                              "field", (err == SL_ERR_INVALID || err == SL_ERR_CONFLICT) ? p->field : "",
+                              "field", (err == SL_ERR_INVALID || err == SL_ERR_CONFLICT) ? field : "",
                               "error", (err == SL_ERR_INVALID || err == SL_ERR_CONFLICT) ? p->reason
                                                                                      : sl_strerror(err));
         if (r->seq && err == SL_ERR_CONFLICT)

@@ -57,4 +57,11 @@ int sl_plat_log_level_parse(const char *name, int *level);
 void sl_plat_log(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+
+/* Write a file atomically and durably: temp file with mode, fsync, rename,
+ * fsync of the directory.  With excl, an existing file is SL_ERR_CONFLICT. */
+int sl_plat_write_file(const char *path, const void *data, size_t len, unsigned mode, int excl);
+/* Fill buf with random bytes from the kernel. */
+int sl_plat_random(void *buf, size_t len);
+
 #endif
