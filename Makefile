@@ -27,7 +27,7 @@ BUILD ?= build
 SAN_FLAGS =
 endif
 
-PC_LIBS = lmdb libcbor jansson inih libzstd
+PC_LIBS = lmdb libcbor jansson inih libzstd libmosquitto
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PC_LIBS) 2>/dev/null)
 PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PC_LIBS) 2>/dev/null)
 # Debian's mbedtls 2.28 ships no .pc file
@@ -39,17 +39,19 @@ SL_LDFLAGS = $(SAN_FLAGS)
 LDLIBS_ALL = $(PC_LDLIBS) $(MBED_LIBS) -lm
 
 LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.c \
-           agent/journal.c agent/crypto.c agent/batch.c agent/ack.c platform/posix_time.c \
-           platform/posix_file.c platform/posix_log.c platform/posix_random.c
+           agent/journal.c agent/crypto.c agent/batch.c agent/ack.c agent/sync.c \
+           platform/posix_time.c \
+           platform/posix_file.c platform/posix_log.c platform/posix_random.c \
+           platform/posix_event.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
-           agent/cli_journal.c
+           agent/cli_journal.c agent/mqtt.c agent/daemon.c
 MAIN_SRCS = agent/main.c
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 APP_OBJS = $(APP_SRCS:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJS = $(MAIN_SRCS:%.c=$(BUILD)/obj/%.o)
 
-UNIT_TESTS = test_codec test_event test_journal test_api
+UNIT_TESTS = test_codec test_event test_journal test_api test_sync
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

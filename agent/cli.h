@@ -11,7 +11,7 @@
 /* sysexits(3) codes used by every command (docs/CLI.md "Exit codes") */
 enum {
     EX_OK_ = 0, EX_FAIL_ = 1, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOINPUT_ = 66,
-    EX_SOFTWARE_ = 70, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77, EX_CONFIG_ = 78,
+    EX_SOFTWARE_ = 70, EX_CANTCREAT_ = 73, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77, EX_CONFIG_ = 78,
 };
 
 typedef struct sl_cli {
@@ -33,5 +33,8 @@ void sl__cli_money(int64_t minor, const char *currency, char *out, size_t outsz)
 int sl__cmd_record(sl_cli *c, int argc, char **argv);
 int sl__cmd_journal(sl_cli *c, int argc, char **argv);
 int sl__cmd_export(sl_cli *c, int argc, char **argv);
+int sl__cmd_run(sl_cli *c, int argc, char **argv);
+int sl__cmd_keygen(sl_cli *c, int argc, char **argv);
+int sl__cmd_csr(sl_cli *c, int argc, char **argv);
 
 #endif

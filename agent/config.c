@@ -10,7 +10,7 @@
 #include "platform.h"
 #include "storelink.h"
 
-enum ktype { K_STR, K_ID, K_U64, K_LOGLEVEL };
+enum ktype { K_STR, K_ID, K_U64, K_LOGLEVEL, K_BOOL };
 
 struct key {
     const char *section;
@@ -30,6 +30,19 @@ static const struct key keys[] = {
     STR("journal", state_dir, state_dir, K_STR),
     NUM("journal", max_db_mb, max_db_mb, 1, 1u << 20),
     {"log", "log_level", K_LOGLEVEL, offsetof(sl_config, log_level), 0, 0, 0},
+    STR("device", key_file, key_file, K_STR),
+    STR("device", cert_file, cert_file, K_STR),
+    STR("sync", broker_host, broker_host, K_STR),
+    NUM("sync", broker_port, broker_port, 1, 65535),
+    STR("sync", ca_file, ca_file, K_STR),
+    STR("sync", topic_prefix, topic_prefix, K_STR),
+    NUM("sync", keepalive, keepalive, 5, 3600),
+    NUM("sync", session_expiry, session_expiry, 0, 4294967295u),
+    NUM("sync", batch_max_records, batch_max_records, 1, 10000),
+    NUM("sync", batch_max_bytes, batch_max_bytes, 4096, 16u << 20),
+    NUM("sync", max_inflight, max_inflight, 1, 64),
+    NUM("sync", ack_timeout, ack_timeout, 1, 86400),
+    {"sync", "compress", K_BOOL, offsetof(sl_config, compress), 0, 0, 1},
 };
 
 void sl__config_defaults(sl_config *cfg)
@@ -40,6 +53,16 @@ void sl__config_defaults(sl_config *cfg)
     snprintf(cfg->store_id, sizeof cfg->store_id, "store-1");
     cfg->max_db_mb = 512;
     cfg->log_level = SL_LOG_NOTICE;
+    snprintf(cfg->broker_host, sizeof cfg->broker_host, "localhost");
+    cfg->broker_port = 8883;
+    snprintf(cfg->topic_prefix, sizeof cfg->topic_prefix, "storelink/v1");
+    cfg->keepalive = 30;
+    cfg->session_expiry = 7 * 24 * 3600;
+    cfg->batch_max_records = 500;
+    cfg->batch_max_bytes = 65536;
+    cfg->max_inflight = 8;
+    cfg->ack_timeout = 30;
+    cfg->compress = 1;
 }
 
 static size_t edit_distance(const char *a, const char *b)
@@ -147,6 +170,19 @@ static int handler(void *user, const char *section, const char *name, const char
             return 0;
         }
         memcpy(dst, &(uint64_t){v}, sizeof(uint64_t));
+        return 1;
+    }
+    case K_BOOL: {
+        uint64_t b;
+        if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+            b = 1;
+        else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+            b = 0;
+        else {
+            snprintf(pc->msg, sizeof pc->msg, "%s: must be yes or no", k->name);
+            return 0;
+        }
+        memcpy(dst, &b, sizeof b);
         return 1;
     }
     case K_LOGLEVEL: {

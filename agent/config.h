@@ -19,6 +19,21 @@ typedef struct sl_config {
     char store_id[65];
     uint64_t max_db_mb;
     int log_level;
+    /* identity (issued by the store CA; CN = device_id) */
+    char key_file[4096];
+    char cert_file[4096];
+    /* sync */
+    char broker_host[256];
+    uint64_t broker_port;
+    char ca_file[4096];
+    char topic_prefix[128];
+    uint64_t keepalive;          /* seconds */
+    uint64_t session_expiry;     /* seconds the broker keeps our session */
+    uint64_t batch_max_records;
+    uint64_t batch_max_bytes;
+    uint64_t max_inflight;
+    uint64_t ack_timeout;        /* seconds */
+    uint64_t compress;           /* 0/1 */
     /* unknown keys: reported, not fatal (an older binary must start with a
      * newer config during a staged roll-out) */
     unsigned n_warn;

@@ -27,10 +27,11 @@
 
 static const char META_FORMAT[] = "format";   /* u32 BE */
 static const char META_TAIL[] = "tail";       /* seq (8 BE) + hash (32) */
+static const char META_ACKED[] = "acked";     /* acked_through (8 BE) */
 
 struct sl_journal {
     MDB_env *env;
-    MDB_dbi db_rec, db_txn, db_meta;
+    MDB_dbi db_rec, db_txn, db_meta, db_dlq;
     int read_only;
     int have_dbs;          /* read-only open of a journal never written */
     uint64_t max_bytes;
@@ -89,6 +90,7 @@ static int open_dbs(sl_journal *j)
     rc = mdb_dbi_open(txn, "records", fl, &j->db_rec);
     if (rc == 0) rc = mdb_dbi_open(txn, "txn", fl, &j->db_txn);
     if (rc == 0) rc = mdb_dbi_open(txn, "meta", fl, &j->db_meta);
+    if (rc == 0) rc = mdb_dbi_open(txn, "dlq", fl, &j->db_dlq);
     if (rc == MDB_NOTFOUND && j->read_only) {
         mdb_txn_abort(txn);
         j->have_dbs = 0;
@@ -665,4 +667,142 @@ out:
 const char *sl__journal_dir(const sl_journal *j)
 {
     return j->dir;
+}
+
+static int read_u64(sl_journal *j, MDB_txn *txn, const char *name, uint64_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, j->db_meta, &k, &v);
+    *out = 0;
+    if (rc == MDB_NOTFOUND)
+        return SL_OK;
+    if (rc != 0)
+        return map_mdb(rc);
+    if (v.mv_size != 8)
+        return SL_ERR_CORRUPT;
+    *out = get_be64(v.mv_data);
+    return SL_OK;
+}
+
+int sl__journal_acked(sl_journal *j, uint64_t *acked_through)
+{
+    *acked_through = 0;
+    if (!j->have_dbs)
+        return SL_OK;
+    MDB_txn *txn;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    rc = read_u64(j, txn, META_ACKED, acked_through);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* dead letter value: code (4 BE) + when (8 BE) + reason text */
+int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter *rejects,
+                    size_t n_rejects, int *advanced)
+{
+    *advanced = 0;
+    if (j->read_only)
+        return SL_ERR_PERM;
+    for (;;) {
+        MDB_txn *txn;
+        uint64_t cur, tail;
+        uint8_t th[32];
+        int rc = txn_begin(j, 0, &txn);
+        if (rc != SL_OK)
+            return rc;
+        if ((rc = read_u64(j, txn, META_ACKED, &cur)) != SL_OK ||
+            (rc = read_tail(j, txn, &tail, th)) != SL_OK) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+        /* never believe an ack for records this journal does not have */
+        if (acked_through > tail)
+            acked_through = tail;
+        for (size_t i = 0; i < n_rejects && rc == SL_OK; i++) {
+            uint8_t key[8], val[12 + 96];
+            size_t rl = strnlen(rejects[i].reason, 96);
+            put_be64(key, rejects[i].seq);
+            val[0] = (uint8_t)(rejects[i].code >> 24);
+            val[1] = (uint8_t)(rejects[i].code >> 16);
+            val[2] = (uint8_t)(rejects[i].code >> 8);
+            val[3] = (uint8_t)rejects[i].code;
+            put_be64(val + 4, (uint64_t)rejects[i].when_ms);
+            memcpy(val + 12, rejects[i].reason, rl);
+            MDB_val k = {8, key}, v = {12 + rl, val};
+            rc = map_mdb(mdb_put(txn, j->db_dlq, &k, &v, 0));
+        }
+        if (rc == SL_OK && acked_through > cur) {
+            uint8_t val[8];
+            put_be64(val, acked_through);
+            MDB_val k = {sizeof META_ACKED - 1, (void *)META_ACKED}, v = {8, val};
+            rc = map_mdb(mdb_put(txn, j->db_meta, &k, &v, 0));
+            *advanced = rc == SL_OK;
+        }
+        if (rc == SL_OK)
+            rc = map_mdb(mdb_txn_commit(txn));
+        else
+            mdb_txn_abort(txn);
+        if (rc == SL_ERR_FULL && grow_map(j) == SL_OK) {
+            *advanced = 0;
+            continue;
+        }
+        return rc;
+    }
+}
+
+int sl__journal_dead_letters(sl_journal *j, int (*fn)(const sl__dead_letter *d, void *ctx),
+                             void *ctx)
+{
+    if (!j->have_dbs)
+        return SL_OK;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, j->db_dlq, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return map_mdb(rc);
+    }
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    rc = SL_OK;
+    while (mrc == 0) {
+        sl__dead_letter d;
+        const uint8_t *p = v.mv_data;
+        if (k.mv_size != 8 || v.mv_size < 12 || v.mv_size > 12 + 96) {
+            rc = SL_ERR_CORRUPT;
+            break;
+        }
+        d.seq = get_be64(k.mv_data);
+        d.code = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        d.when_ms = (int64_t)get_be64(p + 4);
+        memcpy(d.reason, p + 12, v.mv_size - 12);
+        d.reason[v.mv_size - 12] = '\0';
+        if ((rc = fn(&d, ctx)) != 0)
+            break;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sl__journal_dead_count(sl_journal *j, uint64_t *n)
+{
+    *n = 0;
+    if (!j->have_dbs)
+        return SL_OK;
+    MDB_txn *txn;
+    MDB_stat st;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    rc = map_mdb(mdb_stat(txn, j->db_dlq, &st));
+    if (rc == SL_OK)
+        *n = st.ms_entries;
+    mdb_txn_abort(txn);
+    return rc;
 }

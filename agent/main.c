@@ -19,6 +19,9 @@ static void usage(FILE *f)
         "  journal show SEQ [--json]\n"
         "  journal verify [--json]            recompute the hash chain\n"
         "  export --format jsonl [--from SEQ] [--to SEQ]\n"
+        "  run                                the daemon: sync with the hub over MQTT/TLS\n"
+        "  keygen [--out PATH]                create the device key (P-256, mode 0600)\n"
+        "  csr --device ID --store S [--out PATH]  certificate request for the store CA\n"
         "  version                            print the version\n"
         "  help                               this text\n"
         "\n"
@@ -104,6 +107,12 @@ int main(int argc, char **argv)
         return sl__cmd_journal(&c, n, args);
     if (strcmp(cmd, "export") == 0)
         return sl__cmd_export(&c, n, args);
+    if (strcmp(cmd, "run") == 0)
+        return sl__cmd_run(&c, n, args);
+    if (strcmp(cmd, "keygen") == 0)
+        return sl__cmd_keygen(&c, n, args);
+    if (strcmp(cmd, "csr") == 0)
+        return sl__cmd_csr(&c, n, args);
     sl__cli_err("unknown command '%s' (try 'storelink help')", cmd);
     return EX_USAGE_;
 }

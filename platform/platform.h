@@ -64,4 +64,32 @@ int sl_plat_write_file(const char *path, const void *data, size_t len, unsigned 
 /* Fill buf with random bytes from the kernel. */
 int sl_plat_random(void *buf, size_t len);
 
+/* ---- event loop support ------------------------------------------- */
+
+/* Route SIGTERM, SIGINT and SIGHUP to a pipe the event loop polls (the
+ * handler only writes one byte).  Returns the read end or -1. */
+int sl_plat_signals_init(void);
+/* Next pending signal name: 'T' terminate (TERM/INT), 'H' reload (HUP),
+ * 0 none. */
+int sl_plat_signal_take(int fd);
+/* Watch a file for modification (inotify where available); returns a
+ * pollable fd or -1 when unsupported.  sl_plat_watch_drain empties it. */
+int sl_plat_watch_file(const char *path);
+void sl_plat_watch_drain(int fd);
+void sl_plat_close(int fd);
+
+typedef struct sl_pollfd {
+    int fd;
+    int want_read, want_write;
+    int readable, writable, error;
+} sl_pollfd;
+/* Wait for the fds or timeout_ms (-1 = forever).  Returns the number of
+ * ready fds, 0 on timeout, -1 on error (EINTR counts as 0). */
+int sl_plat_poll(sl_pollfd *fds, int n, int timeout_ms);
+
+/* Resolve host and connect TCP within timeout_ms, then close.  SL_OK or
+ * SL_ERR_NOT_FOUND (DNS), SL_ERR_BUSY (timeout), SL_ERR_IO (refused or
+ * unreachable); why gets plain words. */
+int sl_plat_tcp_probe(const char *host, int port, int timeout_ms, char *why, size_t whysz);
+
 #endif

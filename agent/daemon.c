@@ -1,0 +1,379 @@
+/*
+ * storelink run - the daemon: one thread, one poll loop over the MQTT
+ * socket, a watch on the journal file (records written by other processes)
+ * and the signal pipe.  It sleeps until one of them or a timer needs it.
+ *
+ * SIGTERM/SIGINT: stop sending new batches, wait (bounded) for the acks
+ * of what is in flight, publish the retained "offline" status ourselves
+ * (a clean DISCONNECT suppresses the last will) and exit 0.
+ * SIGHUP: re-read the configuration (log level, batch limits).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cborio.h"
+#include "cli.h"
+#include "crypto.h"
+#include "journal_internal.h"
+#include "mqtt.h"
+#include "platform.h"
+#include "sync.h"
+
+#define DRAIN_MS 5000
+#define CONNECT_PROBE_MS 3000
+
+struct daemon {
+    sl_cli *c;
+    sl_journal *j;
+    sl__sync *sync;
+    sl__mqtt *mqtt;
+    sl__sync_cfg scfg;
+    char topic_ack[256], topic_status[256];
+    uint64_t backoff_ms, next_connect;
+    int connecting;
+    int64_t started_ms;
+    uint8_t offline_msg[64];
+    size_t offline_len;
+};
+
+static size_t status_payload(struct daemon *d, int online, uint8_t *buf, size_t cap)
+{
+    sl__sync_stats st;
+    sl__cw w;
+    sl__cw_init(&w, buf, cap);
+    if (d->sync)
+        sl__sync_stats_get(d->sync, &st);
+    else
+        memset(&st, 0, sizeof st);
+    sl__cw_map(&w, 5);
+    sl__cw_uint(&w, 1);
+    sl__cw_cstr(&w, online ? "online" : "offline");
+    sl__cw_uint(&w, 2);
+    sl__cw_int(&w, sl_plat_now_ms());
+    sl__cw_uint(&w, 3);
+    sl__cw_uint(&w, st.acked_through);
+    sl__cw_uint(&w, 4);
+    sl__cw_uint(&w, st.last_seq);
+    sl__cw_uint(&w, 5);
+    sl__cw_cstr(&w, SL_VERSION);
+    return w.overflow ? 0 : w.len;
+}
+
+static int tp_publish(void *ctx, const char *topic, const void *payload, size_t len, int retain,
+                      int *mid)
+{
+    struct daemon *d = ctx;
+    return sl__mqtt_publish(d->mqtt, topic, payload, len, retain, mid);
+}
+
+static void ev_connected(void *ctx, int session_present, unsigned receive_max)
+{
+    struct daemon *d = ctx;
+    uint8_t st[128];
+    size_t n;
+    sl_plat_log(SL_LOG_NOTICE, "connected to %s:%llu (session %s, receive maximum %u)",
+                d->c->cfg.broker_host, (unsigned long long)d->c->cfg.broker_port,
+                session_present ? "resumed" : "new", receive_max);
+    d->backoff_ms = 0;
+    d->connecting = 0;
+    /* always subscribe: a broker that lost its persistence forgot us */
+    sl__mqtt_subscribe(d->mqtt, d->topic_ack);
+    if ((n = status_payload(d, 1, st, sizeof st)) > 0) {
+        int mid;
+        sl__mqtt_publish(d->mqtt, d->topic_status, st, n, 1, &mid);
+    }
+    sl__sync_on_connected(d->sync, receive_max, sl_plat_mono_ms());
+}
+
+static void schedule_reconnect(struct daemon *d)
+{
+    /* exponential backoff with jitter, 1 s to 60 s */
+    d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : 1000;
+    if (d->backoff_ms > 60000)
+        d->backoff_ms = 60000;
+    uint32_t r = 0;
+    sl_plat_random(&r, sizeof r);
+    uint64_t jitter = d->backoff_ms / 2 + r % (d->backoff_ms / 2 + 1);
+    d->next_connect = sl_plat_mono_ms() + jitter;
+}
+
+static void ev_disconnected(void *ctx, const char *why)
+{
+    struct daemon *d = ctx;
+    sl_plat_log(SL_LOG_WARNING, "%s", why);
+    sl__sync_on_disconnected(d->sync, why);
+    d->connecting = 0;
+    schedule_reconnect(d);
+}
+
+static void ev_puback(void *ctx, int mid, int reason)
+{
+    struct daemon *d = ctx;
+    sl__sync_on_puback(d->sync, mid, reason, sl_plat_mono_ms());
+}
+
+static void ev_message(void *ctx, const char *topic, const void *payload, size_t len)
+{
+    struct daemon *d = ctx;
+    if (strcmp(topic, d->topic_ack) == 0)
+        sl__sync_on_ack(d->sync, payload, len, sl_plat_mono_ms());
+}
+
+static void try_connect(struct daemon *d)
+{
+    char why[256];
+    int rc = sl__mqtt_connect(d->mqtt, CONNECT_PROBE_MS, why, sizeof why);
+    if (rc != SL_OK) {
+        sl_plat_log(SL_LOG_WARNING, "%s", why);
+        sl__sync_on_disconnected(d->sync, why);
+        schedule_reconnect(d);
+        return;
+    }
+    d->connecting = 1;
+}
+
+static void resolve_identity_paths(sl_config *cfg)
+{
+    if (cfg->key_file[0] == '\0')
+        snprintf(cfg->key_file, sizeof cfg->key_file, "%.4000s/device.key", cfg->state_dir);
+    if (cfg->cert_file[0] == '\0')
+        snprintf(cfg->cert_file, sizeof cfg->cert_file, "%.4000s/device.crt", cfg->state_dir);
+}
+
+int sl__cmd_run(sl_cli *c, int argc, char **argv)
+{
+    struct daemon d;
+    sl__key *key = NULL;
+    uint8_t *cert = NULL;
+    size_t cert_len = 0;
+    int ex = EX_SOFTWARE_, rc, watch = -1, sigfd;
+    memset(&d, 0, sizeof d);
+    d.c = c;
+    for (int i = 1; i < argc; i++) {
+        sl__cli_err("run: unknown option '%s'", argv[i]);
+        return EX_USAGE_;
+    }
+    sl_config *cfg = &c->cfg;
+    resolve_identity_paths(cfg);
+    if (cfg->ca_file[0] == '\0') {
+        sl__cli_err("run: ca_file is not set in %s", cfg->path[0] ? cfg->path : "the configuration");
+        return EX_CONFIG_;
+    }
+    if ((rc = sl__key_load(&key, cfg->key_file)) != SL_OK) {
+        sl__cli_err("run: cannot load device key %s: %s (create one with 'storelink keygen')",
+                    cfg->key_file, sl_strerror(rc));
+        return EX_CONFIG_;
+    }
+    if ((rc = sl__cert_file_der(cfg->cert_file, &cert, &cert_len)) != SL_OK) {
+        sl__cli_err("run: cannot load device certificate %s: %s", cfg->cert_file, sl_strerror(rc));
+        sl__key_free(key);
+        return EX_CONFIG_;
+    }
+    if ((rc = sl__cli_open(c, 0, &d.j)) != SL_OK) {
+        ex = sl__cli_exit(rc);
+        goto out;
+    }
+    d.scfg = (sl__sync_cfg){
+        .device = cfg->device_id, .store = cfg->store_id, .prefix = cfg->topic_prefix,
+        .batch_max_records = cfg->batch_max_records, .batch_max_bytes = cfg->batch_max_bytes,
+        .max_inflight = (unsigned)cfg->max_inflight, .ack_timeout_ms = cfg->ack_timeout * 1000,
+        .compress = (int)cfg->compress, .key = key, .cert_der = cert, .cert_len = cert_len,
+    };
+    sl__transport tp = {&d, tp_publish};
+    if ((rc = sl__sync_new(&d.sync, d.j, &d.scfg, &tp)) != SL_OK) {
+        sl__cli_err("run: %s", sl_strerror(rc));
+        ex = sl__cli_exit(rc);
+        goto out;
+    }
+    sl__sync_topic(&d.scfg, "ack", d.topic_ack, sizeof d.topic_ack);
+    sl__sync_topic(&d.scfg, "status", d.topic_status, sizeof d.topic_status);
+    d.offline_len = status_payload(&d, 0, d.offline_msg, sizeof d.offline_msg);
+    sl__mqtt_cfg mc = {
+        .host = cfg->broker_host, .port = (int)cfg->broker_port, .ca_file = cfg->ca_file,
+        .cert_file = cfg->cert_file, .key_file = cfg->key_file, .client_id = cfg->device_id,
+        .keepalive = (int)cfg->keepalive, .session_expiry = (uint32_t)cfg->session_expiry,
+        .will_topic = d.topic_status, .will_payload = d.offline_msg, .will_len = d.offline_len,
+    };
+    sl__mqtt_events me = {&d, ev_connected, ev_disconnected, ev_puback, ev_message};
+    if ((rc = sl__mqtt_new(&d.mqtt, &mc, &me)) != SL_OK) {
+        sl__cli_err("run: cannot set up MQTT/TLS (check ca_file, cert_file, key_file)");
+        ex = EX_CONFIG_;
+        goto out;
+    }
+    if ((sigfd = sl_plat_signals_init()) < 0) {
+        sl__cli_err("run: cannot install signal handlers");
+        goto out;
+    }
+    char datafile[4200];
+    snprintf(datafile, sizeof datafile, "%s/data.mdb", sl__journal_dir(d.j));
+    watch = sl_plat_watch_file(datafile);
+    sl_plat_log(SL_LOG_NOTICE, "storelink %s running: device %s, store %s, broker %s:%llu",
+                SL_VERSION, cfg->device_id, cfg->store_id, cfg->broker_host,
+                (unsigned long long)cfg->broker_port);
+    d.started_ms = sl_plat_now_ms();
+
+    int stopping = 0;
+    uint64_t stop_deadline = 0;
+    for (;;) {
+        uint64_t now = sl_plat_mono_ms();
+        if (!stopping && !d.connecting && !sl__mqtt_is_connected(d.mqtt) && now >= d.next_connect)
+            try_connect(&d);
+        uint64_t next = sl__sync_tick(d.sync, now);
+        if (stopping && (sl__sync_idle(d.sync) || now >= stop_deadline ||
+                         !sl__mqtt_is_connected(d.mqtt)))
+            break;
+        /* wake for: reconnect, engine timers, keepalive servicing */
+        uint64_t wake = next;
+        if (!sl__mqtt_is_connected(d.mqtt) && !d.connecting && d.next_connect < wake)
+            wake = d.next_connect;
+        if (sl__mqtt_fd(d.mqtt) >= 0) {
+            uint64_t ka = now + cfg->keepalive * 1000 / 2;
+            if (ka < wake)
+                wake = ka;
+        }
+        if (stopping && stop_deadline < wake)
+            wake = stop_deadline;
+        int timeout = wake == UINT64_MAX ? -1 : wake <= now ? 0
+                    : (int)((wake - now) > 600000 ? 600000 : (wake - now));
+        sl_pollfd fds[3];
+        int n = 0, i_mq = -1, i_w = -1;
+        fds[n++] = (sl_pollfd){sigfd, 1, 0, 0, 0, 0};
+        if (watch >= 0) {
+            i_w = n;
+            fds[n++] = (sl_pollfd){watch, 1, 0, 0, 0, 0};
+        }
+        if (sl__mqtt_fd(d.mqtt) >= 0) {
+            i_mq = n;
+            fds[n++] = (sl_pollfd){sl__mqtt_fd(d.mqtt), 1, sl__mqtt_want_write(d.mqtt), 0, 0, 0};
+        }
+        sl_plat_poll(fds, n, timeout);
+        if (fds[0].readable) {
+            int s = sl_plat_signal_take(sigfd);
+            if (s == 'T' && !stopping) {
+                sl_plat_log(SL_LOG_NOTICE, "stopping: waiting up to %d ms for in-flight acks",
+                            DRAIN_MS);
+                stopping = 1;
+                stop_deadline = sl_plat_mono_ms() + DRAIN_MS;
+            } else if (s == 'H') {
+                sl_config fresh;
+                char err[512];
+                sl__config_defaults(&fresh);
+                if (sl__config_load(&fresh, cfg->path[0] ? cfg->path : SL_DEFAULT_CONFIG, 0, err,
+                                    sizeof err) == SL_OK) {
+                    cfg->log_level = fresh.log_level;
+                    sl_plat_log_set_level(fresh.log_level);
+                    sl_plat_log(SL_LOG_NOTICE, "configuration reloaded");
+                } else {
+                    sl_plat_log(SL_LOG_ERR, "reload failed, keeping the running config: %s", err);
+                }
+            }
+        }
+        if (i_w >= 0 && fds[i_w].readable) {
+            sl_plat_watch_drain(watch);
+            if (!stopping)
+                sl__sync_kick(d.sync, sl_plat_mono_ms());
+        }
+        if (i_mq >= 0)
+            sl__mqtt_service(d.mqtt, fds[i_mq].readable || fds[i_mq].error, fds[i_mq].writable);
+    }
+    if (sl__mqtt_is_connected(d.mqtt)) {
+        uint8_t st[128];
+        size_t sn = status_payload(&d, 0, st, sizeof st);
+        int mid;
+        if (sn > 0)
+            sl__mqtt_publish(d.mqtt, d.topic_status, st, sn, 1, &mid);
+        sl__mqtt_disconnect(d.mqtt);
+    }
+    sl_plat_log(SL_LOG_NOTICE, "stopped");
+    ex = EX_OK_;
+out:
+    sl_plat_close(watch);
+    sl__mqtt_free(d.mqtt);
+    sl__sync_free(d.sync);
+    sl_journal_close(d.j);
+    free(cert);
+    sl__key_free(key);
+    return ex;
+}
+
+int sl__cmd_keygen(sl_cli *c, int argc, char **argv)
+{
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else {
+            sl__cli_err("keygen: unknown option '%s' (usage: storelink keygen [--out PATH])", argv[i]);
+            return EX_USAGE_;
+        }
+    }
+    resolve_identity_paths(&c->cfg);
+    if (out == NULL)
+        out = c->cfg.key_file;
+    int rc = sl__key_generate(out);
+    if (rc == SL_ERR_CONFLICT) {
+        sl__cli_err("keygen: %s already exists; a device key is never overwritten", out);
+        return EX_CANTCREAT_;
+    }
+    if (rc != SL_OK) {
+        sl__cli_err("keygen: cannot write %s: %s", out, sl_strerror(rc));
+        return sl__cli_exit(rc);
+    }
+    printf("device key written to %s (mode 0600)\n", out);
+    return EX_OK_;
+}
+
+int sl__cmd_csr(sl_cli *c, int argc, char **argv)
+{
+    const char *device = c->cfg.device_id, *store = c->cfg.store_id, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+            device = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            store = argv[++i];
+        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else {
+            sl__cli_err("csr: unknown option '%s' (usage: storelink csr --device ID --store S "
+                        "[--out PATH])", argv[i]);
+            return EX_USAGE_;
+        }
+    }
+    for (const char *p = device; *p; p++)
+        if (*p == ',' || *p == '=' || *p == '/' || *p == '+') {
+            sl__cli_err("csr: --device: must not contain , = / +");
+            return EX_USAGE_;
+        }
+    for (const char *p = store; *p; p++)
+        if (*p == ',' || *p == '=' || *p == '/' || *p == '+') {
+            sl__cli_err("csr: --store: must not contain , = / +");
+            return EX_USAGE_;
+        }
+    resolve_identity_paths(&c->cfg);
+    sl__key *key;
+    int rc = sl__key_load(&key, c->cfg.key_file);
+    if (rc != SL_OK) {
+        sl__cli_err("csr: cannot load device key %s: %s (run 'storelink keygen' first)",
+                    c->cfg.key_file, sl_strerror(rc));
+        return sl__cli_exit(rc);
+    }
+    char subject[200], pem[4096];
+    snprintf(subject, sizeof subject, "CN=%s,O=%s", device, store);
+    rc = sl__key_csr(key, subject, pem, sizeof pem);
+    sl__key_free(key);
+    if (rc != SL_OK) {
+        sl__cli_err("csr: cannot create the request: %s", sl_strerror(rc));
+        return sl__cli_exit(rc);
+    }
+    if (out != NULL) {
+        rc = sl_plat_write_file(out, pem, strlen(pem), 0644, 0);
+        if (rc != SL_OK) {
+            sl__cli_err("csr: cannot write %s: %s", out, sl_strerror(rc));
+            return sl__cli_exit(rc);
+        }
+    } else {
+        fputs(pem, stdout);
+    }
+    return EX_OK_;
+}
