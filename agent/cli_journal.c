@@ -28,11 +28,15 @@ static void summary(const sl_event *ev, char *out, size_t outsz)
         for (size_t i = 0; i < ev->n_lines; i++)
             units += ev->lines[i].qty_milli;
         char q[32];
+        /* a count states the quantity on hand, not a change: no sign */
+        const char *fmt_i = ev->reason == SL_REASON_COUNT ? "%lld" : "%+lld";
+        const char *fmt_f = ev->reason == SL_REASON_COUNT ? "%.3f" : "%+.3f";
         if (units % 1000 == 0)
-            snprintf(q, sizeof q, "%+lld", (long long)(units / 1000));
+            snprintf(q, sizeof q, fmt_i, (long long)(units / 1000));
         else
-            snprintf(q, sizeof q, "%+.3f", (double)units / 1000.0);
-        snprintf(out, outsz, "%-12s %s units%s%s", sl__reason_name(ev->reason), q,
+            snprintf(q, sizeof q, fmt_f, (double)units / 1000.0);
+        snprintf(out, outsz, "%-12s %s units%s%s%s", sl__reason_name(ev->reason), q,
+                 ev->reason == SL_REASON_COUNT ? " counted" : "",
                  ev->location[0] ? " @" : "", ev->location);
         return;
     }
@@ -176,8 +180,10 @@ static int cmd_show(sl_cli *c, int argc, char **argv)
     for (size_t i = 0; i < ev->n_lines; i++) {
         const sl_line *l = &ev->lines[i];
         char q[32];
-        snprintf(q, sizeof q, "%lld.%03lld", (long long)(l->qty_milli / 1000),
-                 (long long)((l->qty_milli < 0 ? -l->qty_milli : l->qty_milli) % 1000));
+        /* sign apart: -0.250 has an integer part of 0 */
+        uint64_t aq = l->qty_milli < 0 ? (uint64_t)(-l->qty_milli) : (uint64_t)l->qty_milli;
+        snprintf(q, sizeof q, "%s%llu.%03llu", l->qty_milli < 0 ? "-" : "",
+                 (unsigned long long)(aq / 1000), (unsigned long long)(aq % 1000));
         if (ev->kind == SL_KIND_ADJUSTMENT) {
             printf("  %-20s qty %s", l->sku, q);
             if (l->has_expected)
@@ -258,8 +264,14 @@ static int cmd_verify(sl_cli *c, int argc, char **argv)
         printf("journal intact: %llu records verified, last seq %llu, tail hash %s\n",
                (unsigned long long)v.checked, (unsigned long long)info.last_seq, hx);
     } else {
+        /* v.checked may include the bad record itself (an altered record is
+         * found at the next link); seqs are contiguous up to the bad one */
+        uint64_t before = v.checked;
+        if (irc == SL_OK && info.first_seq > 0 && v.first_bad_seq >= info.first_seq &&
+            v.first_bad_seq - info.first_seq < before)
+            before = v.first_bad_seq - info.first_seq;
         printf("journal BROKEN at seq %llu: %s (%llu records verified before it)\n",
-               (unsigned long long)v.first_bad_seq, v.reason, (unsigned long long)v.checked);
+               (unsigned long long)v.first_bad_seq, v.reason, (unsigned long long)before);
     }
     return rc == SL_OK ? EX_OK_ : EX_FAIL_;
 }

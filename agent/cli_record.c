@@ -58,19 +58,19 @@ static void report(int json, const struct item *it, const sl_event *ev, const sl
         return;
     }
     txn = no_card(txn, "");
-    const char *field = no_card(p->field, "(unnamed)");
+    int has_problem = err == SL_ERR_INVALID || err == SL_ERR_CONFLICT;
+    const char *field = has_problem ? no_card(p->field, "(unnamed)") : "";
     const char *status = err == SL_ERR_CONFLICT ? "conflict"
                        : err == SL_ERR_INVALID ? "invalid" : "failed";
-    if (err == SL_ERR_INVALID || err == SL_ERR_CONFLICT)
+    if (has_problem)
         sl__cli_err("line %zu: %s: %s", it->line, field, p->reason);
     else
         sl__cli_err("line %zu: %s", it->line, sl_strerror(err));
     if (json) {
         json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s}", "line", (json_int_t)it->line,
                               "txn_id", txn, "status", status,
-                              "field", (err == SL_ERR_INVALID || err == SL_ERR_CONFLICT) ? field : "",
-                              "error", (err == SL_ERR_INVALID || err == SL_ERR_CONFLICT) ? p->reason
-                                                                                     : sl_strerror(err));
+                              "field", field,
+                              "error", has_problem ? p->reason : sl_strerror(err));
         if (r->seq && err == SL_ERR_CONFLICT)
             json_object_set_new(o, "seq", json_integer((json_int_t)r->seq));
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -636,6 +636,12 @@ int sl_journal_verify(sl_journal *j, sl_verify *v)
                 rc = verify_fail(v, key, "prev_hash does not match the previous record");
             goto out;
         }
+        /* the idempotency index must still map this txn_id to this
+         * record's content, or a retried sale would be recorded twice */
+        if (!content_matches_index(j, txn, cur_rec)) {
+            rc = verify_fail(v, key, "txn_id index entry missing or altered");
+            goto out;
+        }
         v->checked++;
         sl_record *t = prev_rec;
         prev_rec = cur_rec;
@@ -646,6 +652,12 @@ int sl_journal_verify(sl_journal *j, sl_verify *v)
     }
     if (mrc != MDB_NOTFOUND) {
         rc = map_mdb(mrc);
+        goto out;
+    }
+    MDB_stat ist;
+    if (mdb_stat(txn, j->db_txn, &ist) == 0 && ist.ms_entries != v->checked) {
+        rc = verify_fail(v, have_prev ? prev_rec->seq : 0,
+                         "txn_id index holds entries for records that do not exist");
         goto out;
     }
     if (have_prev) {
