@@ -117,6 +117,7 @@ static int decode_line(sl__cr *r, sl_line *l)
 {
     size_t n;
     uint64_t key, prev_key = 0, v;
+    int have_qty = 0;
     if (sl__cr_map(r, &n) != 0 || n > 7)
         return -1;
     memset(l, 0, sizeof *l);
@@ -130,6 +131,7 @@ static int decode_line(sl__cr *r, sl_line *l)
             break;
         case SL_KL_QTY:
             if (sl__cr_int(r, &l->qty_milli) != 0) return -1;
+            have_qty = 1;
             break;
         case SL_KL_PRICE:
             if (sl__cr_int(r, &l->unit_price) != 0 || l->unit_price == 0) return -1;
@@ -152,8 +154,9 @@ static int decode_line(sl__cr *r, sl_line *l)
             return -1;
         }
     }
-    /* sku and qty are mandatory */
-    return (l->sku[0] != '\0') ? 0 : -1;
+    /* sku and qty are mandatory (a missing qty would decode as 0, a second
+     * encoding of a zero-quantity line) */
+    return (l->sku[0] != '\0' && have_qty) ? 0 : -1;
 }
 
 int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
@@ -212,11 +215,13 @@ int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
             ev->flags = (uint32_t)v;
             break;
         case SL_K_CURRENCY:
-            if (sl__cr_tstr_copy(&r, ev->currency, sizeof ev->currency) != 0)
+            if (sl__cr_tstr_copy(&r, ev->currency, sizeof ev->currency) != 0 ||
+                ev->currency[0] == '\0')
                 return SL_ERR_CORRUPT;
             break;
         case SL_K_ORIG_TXN:
-            if (sl__cr_tstr_copy(&r, ev->original_txn_id, sizeof ev->original_txn_id) != 0)
+            if (sl__cr_tstr_copy(&r, ev->original_txn_id, sizeof ev->original_txn_id) != 0 ||
+                ev->original_txn_id[0] == '\0')
                 return SL_ERR_CORRUPT;
             break;
         case SL_K_REASON:
@@ -225,7 +230,8 @@ int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
             ev->reason = (sl_reason)v;
             break;
         case SL_K_LOCATION:
-            if (sl__cr_tstr_copy(&r, ev->location, sizeof ev->location) != 0)
+            if (sl__cr_tstr_copy(&r, ev->location, sizeof ev->location) != 0 ||
+                ev->location[0] == '\0')
                 return SL_ERR_CORRUPT;
             break;
         case SL_K_LINES:
@@ -261,6 +267,11 @@ int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
     if (mode == SL_ENC_WIRE)
         need |= 1u << SL_K_TS;
     if ((seen & need) != need)
+        return SL_ERR_CORRUPT;
+    /* the wire form leaves out a currency equal to the batch's: spelling it
+     * out is a second encoding */
+    if (mode == SL_ENC_WIRE && (seen & (1u << SL_K_CURRENCY)) && wire_currency != NULL &&
+        strcmp(ev->currency, wire_currency) == 0)
         return SL_ERR_CORRUPT;
     if (mode == SL_ENC_WIRE && !(seen & (1u << SL_K_CURRENCY)) &&
         ev->kind != SL_KIND_ADJUSTMENT && wire_currency != NULL) {

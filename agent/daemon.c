@@ -254,6 +254,7 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                 sl_plat_log(SL_LOG_NOTICE, "stopping: waiting up to %d ms for in-flight acks",
                             DRAIN_MS);
                 stopping = 1;
+                sl__sync_stop_sending(d.sync);
                 stop_deadline = sl_plat_mono_ms() + DRAIN_MS;
             } else if (s == 'H') {
                 sl_config fresh;

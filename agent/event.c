@@ -216,36 +216,73 @@ int sl__is_gtin(const char *s, size_t n)
            sl__gs1_check_ok(s, n);
 }
 
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Do the k digit groups (offsets and lengths in s) read as one card number
+ * the way cards print it: a single unbroken run, groups of four with a last
+ * group of 1-4 ("4111 1111 1111 1111"), or American Express / Diners 4-6-5 /
+ * 4-6-4; 13-19 digits in all, Luhn-valid.  Joining any groups at all would
+ * make ids like "POS1-20240115-000123" fail Luhn's 1-in-10 by chance, and
+ * checking only the whole run would miss "Aisle 12 4111-1111-1111-1111". */
+static int groups_are_card(const char *s, const size_t *start, const size_t *len, size_t k)
+{
+    char digits[19];
+    size_t nd = 0;
+    int fours = len[k - 1] <= 4;
+    for (size_t g = 0; g < k; g++) {
+        if (g + 1 < k && len[g] != 4)
+            fours = 0;
+        nd += len[g];
+    }
+    int amex = k == 3 && len[0] == 4 && len[1] == 6 && (len[2] == 5 || len[2] == 4);
+    if ((k > 1 && !fours && !amex) || nd < 13 || nd > 19)
+        return 0;
+    nd = 0;
+    for (size_t g = 0; g < k; g++) {
+        memcpy(digits + nd, s + start[g], len[g]);
+        nd += len[g];
+    }
+    return luhn_ok(digits, nd);
+}
+
 int sl__has_card_data(const char *s, size_t n)
 {
-    /* digit runs, allowing single spaces or dashes between digits as card
-     * numbers are often written "4111 1111 1111 1111" */
-    char digits[32];
+    /* the last (at most 5) digit groups of the current run, where a run is
+     * groups joined by single spaces or dashes */
+    size_t start[5], len[5], ng = 0, run_start = 0, run_digits = 0;
     size_t i = 0;
     while (i < n) {
-        if (s[i] < '0' || s[i] > '9') {
-            /* track 2 data: ';' PAN '=' expiry/service code */
+        if (!is_digit(s[i])) {
             i++;
             continue;
         }
-        size_t nd = 0, j = i, too_long = 0;
-        while (j < n) {
-            if (s[j] >= '0' && s[j] <= '9') {
-                if (nd < sizeof digits) digits[nd] = s[j];
-                else too_long = 1;
-                nd++;
-                j++;
-            } else if ((s[j] == ' ' || s[j] == '-') && j + 1 < n &&
-                       s[j + 1] >= '0' && s[j + 1] <= '9' && j > i) {
-                j++;
-            } else {
-                break;
-            }
+        size_t j = i;
+        while (j < n && is_digit(s[j]))
+            j++;
+        size_t prev_end = ng > 0 ? start[ng - 1] + len[ng - 1] : 0;
+        if (!(ng > 0 && i == prev_end + 1 && (s[prev_end] == ' ' || s[prev_end] == '-'))) {
+            ng = 0;
+            run_start = i;
+            run_digits = 0;
         }
-        if (!too_long && nd >= 13 && nd <= 19 && luhn_ok(digits, nd))
-            return 1;
-        /* ';' digits '=' digits looks like track 2 whatever the check digit */
-        if (nd >= 12 && i > 0 && s[i - 1] == ';' && j < n && s[j] == '=')
+        if (ng == 5) {
+            memmove(start, start + 1, 4 * sizeof start[0]);
+            memmove(len, len + 1, 4 * sizeof len[0]);
+            ng = 4;
+        }
+        start[ng] = i;
+        len[ng] = j - i;
+        ng++;
+        run_digits += j - i;
+        for (size_t k = 1; k <= ng; k++)
+            if (groups_are_card(s, start + ng - k, len + ng - k, k))
+                return 1;
+        /* track 2 data: ';' PAN '=' expiry/service code, whatever the
+         * check digit */
+        if (run_digits >= 12 && run_start > 0 && s[run_start - 1] == ';' && j < n && s[j] == '=')
             return 1;
         i = j;
     }

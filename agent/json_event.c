@@ -32,6 +32,9 @@ static const char *safe_key(const char *k)
         if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
               (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
             return "(unnamed)";
+    /* all digits is a plain identifier too, and may be a card number */
+    if (sl__has_card_data(k, n))
+        return "(unnamed)";
     return k;
 }
 

@@ -15,6 +15,7 @@ struct sl__mqtt {
     sl__mqtt_events ev;
     int connected;     /* CONNACK accepted */
     int socket_open;
+    int closing;       /* our own DISCONNECT: not an event for the daemon */
 };
 
 static int lib_refs;
@@ -51,7 +52,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     int was = m->connected;
     m->connected = 0;
     m->socket_open = 0;
-    if (was || rc != 0) {
+    if (!m->closing && (was || rc != 0)) {
         char why[128];
         if (rc == MOSQ_ERR_KEEPALIVE)
             snprintf(why, sizeof why, "connection lost: no answer within keepalive");
@@ -233,6 +234,7 @@ void sl__mqtt_disconnect(sl__mqtt *m)
 {
     if (!m->socket_open)
         return;
+    m->closing = 1;
     mosquitto_disconnect_v5(m->mosq, 0, NULL);
     /* flush the DISCONNECT (bounded) so the broker does not publish the will */
     for (int i = 0; i < 50 && m->socket_open; i++) {
@@ -247,4 +249,5 @@ void sl__mqtt_disconnect(sl__mqtt *m)
     }
     m->connected = 0;
     m->socket_open = 0;
+    m->closing = 0;
 }

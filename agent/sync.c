@@ -28,6 +28,7 @@ struct sl__sync {
     unsigned n_fl;
     uint64_t retry_at;       /* after a refused PUBACK: wait, do not hot-loop */
     uint64_t backoff_ms;
+    int stopped;             /* draining for shutdown: no new batches */
     sl__sync_stats st;
 };
 
@@ -81,7 +82,7 @@ static void rewind_all(sl__sync *s)
 
 static void fill(sl__sync *s, uint64_t now)
 {
-    if (!s->connected || now < s->retry_at)
+    if (!s->connected || s->stopped || now < s->retry_at)
         return;
     while (s->n_fl < s->window) {
         sl__batch_opts o = {
@@ -242,7 +243,8 @@ void sl__sync_kick(sl__sync *s, uint64_t now_ms)
 
 uint64_t sl__sync_tick(sl__sync *s, uint64_t now_ms)
 {
-    if (s->connected && s->n_fl > 0 && now_ms >= s->fl[0].sent_ms + s->cfg.ack_timeout_ms) {
+    if (s->connected && !s->stopped && s->n_fl > 0 &&
+        now_ms >= s->fl[0].sent_ms + s->cfg.ack_timeout_ms) {
         sl_plat_log(SL_LOG_NOTICE, "no ack for batch %llu..%llu within %llu ms: resending",
                     (unsigned long long)s->fl[0].first, (unsigned long long)s->fl[0].last,
                     (unsigned long long)s->cfg.ack_timeout_ms);
@@ -256,6 +258,11 @@ uint64_t sl__sync_tick(sl__sync *s, uint64_t now_ms)
     if (s->connected && s->retry_at > now_ms && s->retry_at < next)
         next = s->retry_at;
     return next;
+}
+
+void sl__sync_stop_sending(sl__sync *s)
+{
+    s->stopped = 1;
 }
 
 int sl__sync_idle(const sl__sync *s)

@@ -73,6 +73,9 @@ void sl__sync_kick(sl__sync *s, uint64_t now_ms);
 /* Timers; returns the next time (monotonic ms) the engine wants a tick,
  * or UINT64_MAX when it has nothing pending. */
 uint64_t sl__sync_tick(sl__sync *s, uint64_t now_ms);
+/* Stop starting new batches (shutdown drain); in-flight ones still
+ * complete when their acks arrive. */
+void sl__sync_stop_sending(sl__sync *s);
 /* True when nothing is in flight (used to drain on shutdown). */
 int sl__sync_idle(const sl__sync *s);
 void sl__sync_stats_get(sl__sync *s, sl__sync_stats *st);
