@@ -44,19 +44,30 @@ LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
            platform/posix_event.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
-           agent/cli_journal.c agent/mqtt.c agent/daemon.c
+           agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c
 MAIN_SRCS = agent/main.c
+# storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
+# linked by the unit test too; HUB_RUN_SRCS the network side and main.
+HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c
+HUB_RUN_SRCS = hub/mqtt.c hub/posix_sys.c hub/main.c
+HUB_APP_SRCS = agent/json_event.c
+HUB_PC_LIBS = sqlite3 libmosquitto
+HUB_PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HUB_PC_LIBS) 2>/dev/null)
+HUB_PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(HUB_PC_LIBS) 2>/dev/null)
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 APP_OBJS = $(APP_SRCS:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJS = $(MAIN_SRCS:%.c=$(BUILD)/obj/%.o)
+HUB_OBJS = $(HUB_SRCS:%.c=$(BUILD)/obj/%.o)
+HUB_RUN_OBJS = $(HUB_RUN_SRCS:%.c=$(BUILD)/obj/%.o)
+HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
-UNIT_TESTS = test_codec test_event test_journal test_api test_sync
+UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 .PHONY: all clean install deps test demo bench check-clang
-all: $(BUILD)/storelink $(BUILD)/libstorelink.a
+all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(BUILD)/storelink-hub
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -69,6 +80,12 @@ $(BUILD)/libstorelink.a: $(LIB_OBJS)
 $(BUILD)/storelink: $(MAIN_OBJS) $(APP_OBJS) $(BUILD)/libstorelink.a
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $(MAIN_OBJS) $(APP_OBJS) $(BUILD)/libstorelink.a $(LDLIBS_ALL)
 
+$(BUILD)/obj/hub/%.o $(BUILD)/obj/tests/unit/test_hub.o: SL_CFLAGS += -Ihub $(HUB_PC_CFLAGS)
+
+$(BUILD)/storelink-hub: $(HUB_RUN_OBJS) $(HUB_OBJS) $(HUB_APP_OBJS) $(BUILD)/libstorelink.a
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $(HUB_RUN_OBJS) $(HUB_OBJS) $(HUB_APP_OBJS) \
+	    $(BUILD)/libstorelink.a $(HUB_PC_LDLIBS) $(LDLIBS_ALL)
+
 # unit tests link the real modules; test_api uses only include/storelink.h
 $(BUILD)/tests/test_api: $(BUILD)/obj/tests/unit/test_api.o $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)
@@ -77,6 +94,12 @@ $(BUILD)/tests/test_api: $(BUILD)/obj/tests/unit/test_api.o $(BUILD)/libstorelin
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(APP_OBJS) $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(APP_OBJS) $(BUILD)/libstorelink.a $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/test_hub: $(BUILD)/obj/tests/unit/test_hub.o $(HUB_OBJS) $(HUB_APP_OBJS) \
+                         $(BUILD)/libstorelink.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(HUB_OBJS) $(HUB_APP_OBJS) $(BUILD)/libstorelink.a \
+	    $(CMOCKA_LIBS) $(HUB_PC_LDLIBS) $(LDLIBS_ALL)
 
 $(BUILD)/tests/writer: $(BUILD)/obj/tests/unit/writer.o $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)

@@ -34,6 +34,7 @@ int sl__cmd_record(sl_cli *c, int argc, char **argv);
 int sl__cmd_journal(sl_cli *c, int argc, char **argv);
 int sl__cmd_export(sl_cli *c, int argc, char **argv);
 int sl__cmd_run(sl_cli *c, int argc, char **argv);
+int sl__cmd_status(sl_cli *c, int argc, char **argv);
 int sl__cmd_keygen(sl_cli *c, int argc, char **argv);
 int sl__cmd_csr(sl_cli *c, int argc, char **argv);
 

@@ -8,6 +8,7 @@
  * (a clean DISCONNECT suppresses the last will) and exit 0.
  * SIGHUP: re-read the configuration (log level, batch limits).
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,56 @@ struct daemon {
     int64_t started_ms;
     uint8_t offline_msg[64];
     size_t offline_len;
+    /* daemon.json: what `storelink status` reads */
+    const char *conn;         /* "connected", "connecting", "offline", "stopped" */
+    int64_t conn_since;
+    int state_dirty;
+    uint64_t state_written;
 };
+
+static void set_conn(struct daemon *d, const char *conn)
+{
+    if (d->conn == NULL || strcmp(d->conn, conn) != 0) {
+        d->conn = conn;
+        d->conn_since = sl_plat_now_ms();
+    }
+    d->state_dirty = 1;
+}
+
+/* Rewritten at most once a second (and on every connection change), with
+ * no fsync: it is a window for technicians, not a record. */
+static void write_state(struct daemon *d, int running)
+{
+    sl__sync_stats st;
+    char path[4200];
+    sl__sync_stats_get(d->sync, &st);
+    json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+        "running", running, "pid", (json_int_t)sl_plat_getpid(),
+        "started_ms", (json_int_t)d->started_ms, "version", SL_VERSION,
+        "device", d->c->cfg.device_id, "store", d->c->cfg.store_id,
+        "connection", d->conn ? d->conn : "offline", "since_ms", (json_int_t)d->conn_since,
+        "last_error", st.last_error, "inflight", (json_int_t)st.inflight,
+        "batches_sent", (json_int_t)st.batches_sent, "records_sent", (json_int_t)st.records_sent,
+        "bytes_sent", (json_int_t)st.bytes_sent, "resent", (json_int_t)st.resent,
+        "rejected", (json_int_t)st.rejected, "acks", (json_int_t)st.acks,
+        "last_ack_ms", (json_int_t)st.last_ack_ms, "updated_ms", (json_int_t)sl_plat_now_ms());
+    if (o == NULL)
+        return;
+    char broker[300];
+    snprintf(broker, sizeof broker, "%s:%llu", d->c->cfg.broker_host,
+             (unsigned long long)d->c->cfg.broker_port);
+    json_object_set_new(o, "broker", json_string(broker));
+    char *txt = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (txt == NULL)
+        return;
+    snprintf(path, sizeof path, "%s/daemon.json", d->c->cfg.state_dir);
+    if (sl_plat_replace_file(path, txt, strlen(txt), 0640) != SL_OK)
+        sl_plat_log(SL_LOG_WARNING, "cannot write %s", path);
+    free(txt);
+    d->state_dirty = 0;
+    d->state_written = sl_plat_mono_ms();
+}
 
 static size_t status_payload(struct daemon *d, int online, uint8_t *buf, size_t cap)
 {
@@ -77,6 +127,7 @@ static void ev_connected(void *ctx, int session_present, unsigned receive_max)
                 session_present ? "resumed" : "new", receive_max);
     d->backoff_ms = 0;
     d->connecting = 0;
+    set_conn(d, "connected");
     /* always subscribe: a broker that lost its persistence forgot us */
     sl__mqtt_subscribe(d->mqtt, d->topic_ack);
     if ((n = status_payload(d, 1, st, sizeof st)) > 0) {
@@ -104,6 +155,7 @@ static void ev_disconnected(void *ctx, const char *why)
     sl_plat_log(SL_LOG_WARNING, "%s", why);
     sl__sync_on_disconnected(d->sync, why);
     d->connecting = 0;
+    set_conn(d, "offline");
     schedule_reconnect(d);
 }
 
@@ -111,13 +163,17 @@ static void ev_puback(void *ctx, int mid, int reason)
 {
     struct daemon *d = ctx;
     sl__sync_on_puback(d->sync, mid, reason, sl_plat_mono_ms());
+    if (reason >= 0x80)
+        d->state_dirty = 1;
 }
 
 static void ev_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
     struct daemon *d = ctx;
-    if (strcmp(topic, d->topic_ack) == 0)
+    if (strcmp(topic, d->topic_ack) == 0) {
         sl__sync_on_ack(d->sync, payload, len, sl_plat_mono_ms());
+        d->state_dirty = 1;
+    }
 }
 
 static void try_connect(struct daemon *d)
@@ -127,10 +183,12 @@ static void try_connect(struct daemon *d)
     if (rc != SL_OK) {
         sl_plat_log(SL_LOG_WARNING, "%s", why);
         sl__sync_on_disconnected(d->sync, why);
+        set_conn(d, "offline");
         schedule_reconnect(d);
         return;
     }
     d->connecting = 1;
+    set_conn(d, "connecting");
 }
 
 static void resolve_identity_paths(sl_config *cfg)
@@ -212,6 +270,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                 SL_VERSION, cfg->device_id, cfg->store_id, cfg->broker_host,
                 (unsigned long long)cfg->broker_port);
     d.started_ms = sl_plat_now_ms();
+    set_conn(&d, "offline");
+    write_state(&d, 1);
 
     int stopping = 0;
     uint64_t stop_deadline = 0;
@@ -234,6 +294,12 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         }
         if (stopping && stop_deadline < wake)
             wake = stop_deadline;
+        if (d.state_dirty) {
+            if (now >= d.state_written + 1000)
+                write_state(&d, 1);
+            else if (d.state_written + 1000 < wake)
+                wake = d.state_written + 1000;
+        }
         int timeout = wake == UINT64_MAX ? -1 : wake <= now ? 0
                     : (int)((wake - now) > 600000 ? 600000 : (wake - now));
         sl_pollfd fds[3];
@@ -286,6 +352,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             sl__mqtt_publish(d.mqtt, d.topic_status, st, sn, 1, &mid);
         sl__mqtt_disconnect(d.mqtt);
     }
+    set_conn(&d, "stopped");
+    write_state(&d, 0);
     sl_plat_log(SL_LOG_NOTICE, "stopped");
     ex = EX_OK_;
 out:

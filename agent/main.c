@@ -19,6 +19,7 @@ static void usage(FILE *f)
         "  journal show SEQ [--json]\n"
         "  journal verify [--json]            recompute the hash chain\n"
         "  export --format jsonl [--from SEQ] [--to SEQ]\n"
+        "  status [--json]                    sync health: backlog, acks, connection\n"
         "  run                                the daemon: sync with the hub over MQTT/TLS\n"
         "  keygen [--out PATH]                create the device key (P-256, mode 0600)\n"
         "  csr --device ID --store S [--out PATH]  certificate request for the store CA\n"
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
         return sl__cmd_journal(&c, n, args);
     if (strcmp(cmd, "export") == 0)
         return sl__cmd_export(&c, n, args);
+    if (strcmp(cmd, "status") == 0)
+        return sl__cmd_status(&c, n, args);
     if (strcmp(cmd, "run") == 0)
         return sl__cmd_run(&c, n, args);
     if (strcmp(cmd, "keygen") == 0)

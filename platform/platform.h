@@ -61,6 +61,12 @@ void sl_plat_log(int prio, const char *fmt, ...)
 /* Write a file atomically and durably: temp file with mode, fsync, rename,
  * fsync of the directory.  With excl, an existing file is SL_ERR_CONFLICT. */
 int sl_plat_write_file(const char *path, const void *data, size_t len, unsigned mode, int excl);
+/* Replace a file atomically (temp + rename) without syncing: for status
+ * files that are rewritten often and need no durability. */
+int sl_plat_replace_file(const char *path, const void *data, size_t len, unsigned mode);
+/* Process id of this process; 1 if pid is alive, else 0. */
+long sl_plat_getpid(void);
+int sl_plat_pid_alive(long pid);
 /* Fill buf with random bytes from the kernel. */
 int sl_plat_random(void *buf, size_t len);
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -190,4 +191,34 @@ int sl_plat_write_file(const char *path, const void *data, size_t len, unsigned 
     else
         snprintf(dir, sizeof dir, ".");
     return sl_plat_fsync_dir(dir);
+}
+
+int sl_plat_replace_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
+        return SL_ERR_USAGE;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0)
+        return map_errno(errno);
+    ssize_t w = write(fd, data, len);
+    int rc = (w < 0 || (size_t)w != len) ? SL_ERR_IO : SL_OK;
+    close(fd);
+    if (rc == SL_OK && rename(tmp, path) != 0)
+        rc = map_errno(errno);
+    if (rc != SL_OK)
+        unlink(tmp);
+    return rc;
+}
+
+long sl_plat_getpid(void)
+{
+    return (long)getpid();
+}
+
+int sl_plat_pid_alive(long pid)
+{
+    if (pid <= 0)
+        return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
