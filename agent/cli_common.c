@@ -14,6 +14,7 @@ int sl__cli_exit(int err)
     case SL_ERR_CONFLICT:
     case SL_ERR_TOO_LARGE: return EX_DATAERR_;
     case SL_ERR_FULL:
+    case SL_ERR_DISK_FULL:
     case SL_ERR_BUSY: return EX_TEMPFAIL_;
     case SL_ERR_NOT_FOUND: return EX_NOINPUT_;
     case SL_ERR_CONFIG: return EX_CONFIG_;

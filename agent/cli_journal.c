@@ -195,8 +195,10 @@ static int cmd_show(sl_cli *c, int argc, char **argv)
         if (sl_line_amount(ev, l, &a) != SL_OK)
             a = 0;
         sl__cli_money(a, ev->currency, m, sizeof m);
-        printf("  %-20s qty %s x %lld - %lld + tax %lld = %s%s%s\n", l->sku, q,
-               (long long)l->unit_price, (long long)l->discount, (long long)l->tax, m,
+        int incl = (ev->flags & SL_FLAG_TAX_INCLUDED) != 0;
+        printf("  %-20s qty %s x %lld - %lld %s %lld%s = %s%s%s\n", l->sku, q,
+               (long long)l->unit_price, (long long)l->discount, incl ? "(incl. tax" : "+ tax",
+               (long long)l->tax, incl ? ")" : "", m,
                l->disposition ? " " : "",
                l->disposition ? sl__disp_name((sl_disposition)l->disposition) : "");
     }

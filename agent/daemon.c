@@ -6,7 +6,8 @@
  * SIGTERM/SIGINT: stop sending new batches, wait (bounded) for the acks
  * of what is in flight, publish the retained "offline" status ourselves
  * (a clean DISCONNECT suppresses the last will) and exit 0.
- * SIGHUP: re-read the configuration (log level, batch limits).
+ * SIGHUP: re-read the configuration and apply the log level; broker,
+ * identity and batch settings take effect at the next start.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -380,6 +381,17 @@ int sl__cmd_keygen(sl_cli *c, int argc, char **argv)
     resolve_identity_paths(&c->cfg);
     if (out == NULL)
         out = c->cfg.key_file;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        int mk = sl_plat_mkdir_p(dir, 0700);
+        if (mk != SL_OK) {
+            sl__cli_err("keygen: cannot create %s: %s", dir, sl_strerror(mk));
+            return sl__cli_exit(mk);
+        }
+    }
     int rc = sl__key_generate(out);
     if (rc == SL_ERR_CONFLICT) {
         sl__cli_err("keygen: %s already exists; a device key is never overwritten", out);
@@ -409,16 +421,22 @@ int sl__cmd_csr(sl_cli *c, int argc, char **argv)
             return EX_USAGE_;
         }
     }
-    for (const char *p = device; *p; p++)
-        if (*p == ',' || *p == '=' || *p == '/' || *p == '+') {
-            sl__cli_err("csr: --device: must not contain , = / +");
+    /* the same rule as device_id/store_id in the config: these become
+     * MQTT topic levels and the certificate's CN */
+    const char *ids[2][2] = {{"--device", device}, {"--store", store}};
+    for (int k = 0; k < 2; k++) {
+        size_t n = strlen(ids[k][1]);
+        int ok = n > 0 && n <= 64;
+        for (size_t i = 0; ok && i < n; i++) {
+            char ch = ids[k][1][i];
+            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '-' || ch == '_' || ch == '.';
+        }
+        if (!ok) {
+            sl__cli_err("csr: %s: 1-64 letters, digits, '-', '_' or '.'", ids[k][0]);
             return EX_USAGE_;
         }
-    for (const char *p = store; *p; p++)
-        if (*p == ',' || *p == '=' || *p == '/' || *p == '+') {
-            sl__cli_err("csr: --store: must not contain , = / +");
-            return EX_USAGE_;
-        }
+    }
     resolve_identity_paths(&c->cfg);
     sl__key *key;
     int rc = sl__key_load(&key, c->cfg.key_file);

@@ -20,6 +20,7 @@ const char *sl_strerror(int err)
     case SL_ERR_BUSY: return "resource busy, try again";
     case SL_ERR_PERM: return "permission denied";
     case SL_ERR_CRYPTO: return "cryptographic operation failed";
+    case SL_ERR_DISK_FULL: return "disk full (no space left on the device)";
     }
     return "unknown error";
 }

@@ -371,6 +371,8 @@ static int check_method(const char *m, const char *field, sl_problem *p)
     for (size_t i = 0; i < n; i++)
         if (!((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9') || m[i] == '_'))
             return fail(p, field, "must use a-z, 0-9 and _ only");
+    if (sl__has_card_data(m, n))
+        return fail(p, field, CARD_REASON);
     return SL_OK;
 }
 

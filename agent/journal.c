@@ -34,6 +34,7 @@ struct sl_journal {
     MDB_dbi db_rec, db_txn, db_meta, db_dlq;
     int read_only;
     int have_dbs;          /* read-only open of a journal never written */
+    int have_dlq;
     uint64_t max_bytes;
     uint64_t map_bytes;
     char dir[4096];
@@ -74,7 +75,7 @@ static int map_mdb(int rc)
     case EACCES:
     case EPERM:
     case EROFS: return SL_ERR_PERM;
-    case ENOSPC: return SL_ERR_FULL;
+    case ENOSPC: return SL_ERR_DISK_FULL;
     case ENOENT: return SL_ERR_NOT_FOUND;
     default: return SL_ERR_IO;
     }
@@ -90,7 +91,13 @@ static int open_dbs(sl_journal *j)
     rc = mdb_dbi_open(txn, "records", fl, &j->db_rec);
     if (rc == 0) rc = mdb_dbi_open(txn, "txn", fl, &j->db_txn);
     if (rc == 0) rc = mdb_dbi_open(txn, "meta", fl, &j->db_meta);
-    if (rc == 0) rc = mdb_dbi_open(txn, "dlq", fl, &j->db_dlq);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "dlq", fl, &j->db_dlq);
+        /* a journal written before dead letters existed has none */
+        j->have_dlq = rc == 0;
+        if (rc == MDB_NOTFOUND && j->read_only)
+            rc = 0;
+    }
     if (rc == MDB_NOTFOUND && j->read_only) {
         mdb_txn_abort(txn);
         j->have_dbs = 0;
@@ -143,9 +150,8 @@ int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_op
         rc = sl_plat_mkdir_p(j->dir, 0700);
         if (rc != SL_OK)
             goto fail_free;
-    } else if (!sl_plat_exists(j->dir)) {
-        rc = SL_ERR_NOT_FOUND;
-        goto fail_free;
+    } else if ((rc = sl_plat_access_dir(j->dir)) != SL_OK) {
+        goto fail_free;   /* missing, or not ours to read */
     }
     if ((rc = mdb_env_create(&j->env)) != 0) {
         rc = map_mdb(rc);
@@ -767,7 +773,7 @@ int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter
 int sl__journal_dead_letters(sl_journal *j, int (*fn)(const sl__dead_letter *d, void *ctx),
                              void *ctx)
 {
-    if (!j->have_dbs)
+    if (!j->have_dbs || !j->have_dlq)
         return SL_OK;
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -805,7 +811,7 @@ int sl__journal_dead_letters(sl_journal *j, int (*fn)(const sl__dead_letter *d, 
 int sl__journal_dead_count(sl_journal *j, uint64_t *n)
 {
     *n = 0;
-    if (!j->have_dbs)
+    if (!j->have_dbs || !j->have_dlq)
         return SL_OK;
     MDB_txn *txn;
     MDB_stat st;

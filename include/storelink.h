@@ -47,6 +47,7 @@ typedef enum sl_err {
     SL_ERR_BUSY = 12,        /* resource temporarily unavailable */
     SL_ERR_PERM = 13,        /* permission denied */
     SL_ERR_CRYPTO = 14,      /* hashing or signature failure */
+    SL_ERR_DISK_FULL = 15,   /* the filesystem has no space left */
 } sl_err;
 
 /* Message for an error code; static storage, never NULL. */

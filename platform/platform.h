@@ -33,6 +33,9 @@ int sl_plat_fsync_dir(const char *path);
 int sl_plat_file_size(const char *path, uint64_t *size);
 /* Bytes available to an unprivileged user on the filesystem holding path. */
 int sl_plat_fs_free(const char *path, uint64_t *avail);
+/* SL_OK if the directory exists and can be entered and read,
+ * SL_ERR_NOT_FOUND if it does not exist, SL_ERR_PERM if it is not ours. */
+int sl_plat_access_dir(const char *path);
 /* 1 if path exists (any type), else 0. */
 int sl_plat_exists(const char *path);
 

@@ -21,7 +21,7 @@ static int map_errno(int e)
     case EROFS: return SL_ERR_PERM;
     case ENOMEM: return SL_ERR_NOMEM;
     case ENOSPC:
-    case EDQUOT: return SL_ERR_FULL;
+    case EDQUOT: return SL_ERR_DISK_FULL;
     default: return SL_ERR_IO;
     }
 }
@@ -148,13 +148,15 @@ const char *sl_plat_getenv(const char *name)
 int sl_plat_write_file(const char *path, const void *data, size_t len, unsigned mode, int excl)
 {
     char tmp[4200], dir[4096];
-    if (excl && sl_plat_exists(path))
-        return SL_ERR_CONFLICT;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
         return SL_ERR_USAGE;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (excl) {
+        /* keys: create the final name exclusively, never replace one */
+        snprintf(tmp, sizeof tmp, "%s", path);
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), (mode_t)mode);
     if (fd < 0)
-        return map_errno(errno);
+        return errno == EEXIST ? SL_ERR_CONFLICT : map_errno(errno);
     const char *p = data;
     size_t left = len;
     while (left > 0) {
@@ -177,7 +179,7 @@ int sl_plat_write_file(const char *path, const void *data, size_t len, unsigned 
         return rc;
     }
     close(fd);
-    if (rename(tmp, path) != 0) {
+    if (!excl && rename(tmp, path) != 0) {
         int rc = map_errno(errno);
         unlink(tmp);
         return rc;
@@ -221,4 +223,11 @@ int sl_plat_pid_alive(long pid)
     if (pid <= 0)
         return 0;
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+int sl_plat_access_dir(const char *path)
+{
+    if (access(path, R_OK | X_OK) == 0)
+        return SL_OK;
+    return map_errno(errno);
 }

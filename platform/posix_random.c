@@ -1,4 +1,5 @@
-/* Kernel randomness (getrandom, with /dev/urandom as the fallback). */
+/* Kernel randomness (getrandom(2), which blocks only until the pool is
+ * first initialised at boot). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/random.h>
