@@ -459,6 +459,7 @@ int sl_journal_record(sl_journal *j, const sl_event *ev, uint64_t *seq,
 {
     sl_result res;
     const sl_event *one[1] = {ev};
+    memset(&res, 0, sizeof res);
     int rc = sl_journal_record_many(j, one, 1, &res);
     if (rc == SL_OK)
         rc = res.err;
@@ -566,8 +567,33 @@ int sl_journal_info_get(sl_journal *j, sl_journal_info *info)
     return rc;
 }
 
+/* Is rec still the record its successor (or the journal tail) chains to?
+ * Used to tell which side of a broken link was altered: if rec's own hash
+ * is what the next link expects, rec is intact and its predecessor was
+ * changed. */
+static int forward_link_ok(sl_journal *j, MDB_txn *txn, const sl_record *rec)
+{
+    uint8_t key[8];
+    put_be64(key, rec->seq + 1);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, j->db_rec, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        uint64_t tail;
+        uint8_t th[32];
+        return read_tail(j, txn, &tail, th) == SL_OK && tail == rec->seq &&
+               memcmp(th, rec->hash, 32) == 0;
+    }
+    if (rc != 0)
+        return 0;
+    sl_record *next = malloc(sizeof *next);
+    int ok = next != NULL && decode_stored(&v, next) == SL_OK &&
+             memcmp(next->prev_hash, rec->hash, 32) == 0;
+    free(next);
+    return ok;
+}
+
 /* Does the stored record still have the content its txn index entry was
- * written with?  Used to tell which side of a broken link was altered. */
+ * written with? */
 static int content_matches_index(sl_journal *j, MDB_txn *txn, const sl_record *rec)
 {
     size_t clen;
@@ -636,7 +662,7 @@ int sl_journal_verify(sl_journal *j, sl_verify *v)
         const uint8_t *want = have_prev ? prev_rec->hash : zeros;
         /* the first record of a journal chains to zeros */
         if ((have_prev || key == 1) && memcmp(cur_rec->prev_hash, want, 32) != 0) {
-            if (have_prev && !content_matches_index(j, txn, prev_rec))
+            if (have_prev && forward_link_ok(j, txn, cur_rec))
                 rc = verify_fail(v, key - 1, "record content was altered");
             else
                 rc = verify_fail(v, key, "prev_hash does not match the previous record");
