@@ -40,11 +40,11 @@ LDLIBS_ALL = $(PC_LDLIBS) $(MBED_LIBS) -lm
 
 LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.c \
            agent/journal.c agent/crypto.c agent/batch.c agent/ack.c agent/sync.c \
-           platform/posix_time.c \
+           agent/catmsg.c agent/catalog.c platform/posix_time.c \
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
            platform/posix_event.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
-           agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c
+           agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c
 MAIN_SRCS = agent/main.c
 # storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
@@ -62,7 +62,7 @@ HUB_OBJS = $(HUB_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_RUN_OBJS = $(HUB_RUN_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
-UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync
+UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

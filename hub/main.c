@@ -1,0 +1,336 @@
+/*
+ * storelink-hub - the central consumer: stores device batches exactly once
+ * and acknowledges them (docs/PROTOCOL.md "Hub").  `--config PATH` may appear anywhere
+ * on the command line.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+#include "hub_config.h"
+#include "log.h"
+#include "mqtt.h"
+#include "platform.h"
+#include "store.h"
+
+/* sysexits(3) */
+enum { EX_OK_ = 0, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOINPUT_ = 66, EX_UNAVAILABLE_ = 69,
+       EX_SOFTWARE_ = 70, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77, EX_CONFIG_ = 78 };
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: storelink-hub [--config PATH] COMMAND [ARGS]\n"
+        "\n"
+        "commands:\n"
+        "  run                                 connect to the broker and store batches\n"
+        "  export --format jsonl [--since ID] [--device D]\n"
+        "                                      stored records as JSON lines, in id order\n"
+        "  devices [--json]                    devices, last acked seq, rejected count\n"
+        "  count [--device D]                  number of stored records\n"
+        "  version                             print the version\n"
+        "  help                                this text\n"
+        "\n"
+        "options:\n"
+        "  --config PATH   configuration file (default " HUB_DEFAULT_CONFIG ")\n"
+        "\n"
+        "exit codes: 0 ok, 64 usage, 66 no database, 69 broker refused us,\n"
+        "74 I/O or database, 78 configuration\n");
+}
+
+static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void err(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "storelink-hub: %s\n", msg);
+}
+
+static int exit_code(int e)
+{
+    switch ((sl_err)e) {
+    case SL_OK: return EX_OK_;
+    case SL_ERR_INVALID:
+    case SL_ERR_CONFLICT:
+    case SL_ERR_TOO_LARGE: return EX_DATAERR_;
+    case SL_ERR_FULL:
+    case SL_ERR_DISK_FULL:
+    case SL_ERR_BUSY: return EX_TEMPFAIL_;
+    case SL_ERR_NOT_FOUND: return EX_NOINPUT_;
+    case SL_ERR_CONFIG: return EX_CONFIG_;
+    case SL_ERR_USAGE: return EX_USAGE_;
+    case SL_ERR_PERM: return EX_NOPERM_;
+    case SL_ERR_IO:
+    case SL_ERR_CORRUPT:
+    case SL_ERR_UNSAFE: return EX_IOERR_;
+    case SL_ERR_NOMEM:
+    case SL_ERR_CRYPTO: return EX_SOFTWARE_;
+    }
+    return EX_SOFTWARE_;
+}
+
+static int open_db(const hub_config *cfg, hub_store **st)
+{
+    int rc = hub_store_open(st, cfg->db_path, HUB_STORE_READONLY);
+    if (rc == SL_ERR_NOT_FOUND)
+        err("no database at %s (has the hub run yet?)", cfg->db_path);
+    else if (rc != SL_OK)
+        err("cannot open database %s: %s", cfg->db_path, sl_strerror(rc));
+    return rc;
+}
+
+static int parse_i64(const char *opt, const char *s, int64_t *out)
+{
+    char *end;
+    if (s == NULL || s[0] < '0' || s[0] > '9') {
+        err("%s: expects a whole number", opt);
+        return SL_ERR_USAGE;
+    }
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0' || v < 0) {
+        err("%s: expects a whole number", opt);
+        return SL_ERR_USAGE;
+    }
+    *out = v;
+    return SL_OK;
+}
+
+static int device_arg(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > HUB_ID_MAX) {
+        err("--device: 1-%d characters", HUB_ID_MAX);
+        return SL_ERR_USAGE;
+    }
+    return SL_OK;
+}
+
+static int cmd_export(const hub_config *cfg, int argc, char **argv)
+{
+    int64_t since = 0;
+    const char *device = NULL, *format = "jsonl";
+    hub_store *st;
+    uint64_t n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            format = argv[++i];
+        } else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+            if (parse_i64("--since", argv[++i], &since) != SL_OK)
+                return EX_USAGE_;
+        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            device = argv[++i];
+            if (device_arg(device) != SL_OK)
+                return EX_USAGE_;
+        } else {
+            err("export: unknown option '%s' (usage: storelink-hub export --format jsonl "
+                "[--since ID] [--device D])", argv[i]);
+            return EX_USAGE_;
+        }
+    }
+    if (strcmp(format, "jsonl") != 0) {
+        err("export: --format must be jsonl");
+        return EX_USAGE_;
+    }
+    int rc = open_db(cfg, &st);
+    if (rc != SL_OK)
+        return exit_code(rc);
+    rc = hub_export_jsonl(st, since, device, stdout, &n);
+    hub_store_close(st);
+    if (rc != SL_OK) {
+        err("export stopped after %llu records: %s", (unsigned long long)n, sl_strerror(rc));
+        return exit_code(rc);
+    }
+    return EX_OK_;
+}
+
+static int device_table(const hub_device_row *d, void *ctx)
+{
+    char seen[40];
+    (void)ctx;
+    if (d->last_seen_ms > 0)
+        sl_plat_format_utc(d->last_seen_ms, seen, sizeof seen);
+    else
+        snprintf(seen, sizeof seen, "-");
+    printf("%-24s %-16s %10llu %9llu  %s\n", d->device, d->store,
+           (unsigned long long)d->last_seq, (unsigned long long)d->rejected_count, seen);
+    return 0;
+}
+
+static int device_json(const hub_device_row *d, void *ctx)
+{
+    json_t *arr = ctx, *o = json_object();
+    char seen[40];
+    if (o == NULL)
+        return SL_ERR_NOMEM;
+    sl_plat_format_utc(d->last_seen_ms, seen, sizeof seen);
+    int e = json_object_set_new(o, "device", json_string(d->device));
+    e |= json_object_set_new(o, "store", json_string(d->store));
+    e |= json_object_set_new(o, "last_seq", json_integer((json_int_t)d->last_seq));
+    e |= json_object_set_new(o, "last_seen_ms", json_integer(d->last_seen_ms));
+    e |= json_object_set_new(o, "last_seen", d->last_seen_ms > 0 ? json_string(seen) : json_null());
+    e |= json_object_set_new(o, "rejected_count", json_integer((json_int_t)d->rejected_count));
+    e |= json_object_set_new(o, "status_ms", json_integer(d->status_ms));
+    e |= json_object_set_new(o, "status_bytes", json_integer((json_int_t)d->status_len));
+    if (e != 0 || json_array_append_new(arr, o) != 0)
+        return SL_ERR_NOMEM;
+    return 0;
+}
+
+static int cmd_devices(const hub_config *cfg, int argc, char **argv)
+{
+    int json = 0;
+    hub_store *st;
+    json_t *arr = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else {
+            err("devices: unknown option '%s' (usage: storelink-hub devices [--json])", argv[i]);
+            return EX_USAGE_;
+        }
+    }
+    int rc = open_db(cfg, &st);
+    if (rc != SL_OK)
+        return exit_code(rc);
+    if (json) {
+        if ((arr = json_array()) == NULL) {
+            rc = SL_ERR_NOMEM;
+            goto out;
+        }
+        if ((rc = hub_store_devices(st, device_json, arr)) != SL_OK)
+            goto out;
+        char *s = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s == NULL) {
+            rc = SL_ERR_NOMEM;
+            goto out;
+        }
+        puts(s);
+        free(s);
+    } else {
+        printf("%-24s %-16s %10s %9s  %s\n", "DEVICE", "STORE", "LAST_SEQ", "REJECTED",
+               "LAST_SEEN");
+        rc = hub_store_devices(st, device_table, NULL);
+    }
+out:
+    json_decref(arr);
+    hub_store_close(st);
+    if (rc == SL_OK && fflush(stdout) != 0)
+        rc = SL_ERR_IO;
+    if (rc != SL_OK)
+        err("devices: %s", sl_strerror(rc));
+    return exit_code(rc);
+}
+
+static int cmd_count(const hub_config *cfg, int argc, char **argv)
+{
+    const char *device = NULL;
+    hub_store *st;
+    uint64_t n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            device = argv[++i];
+            if (device_arg(device) != SL_OK)
+                return EX_USAGE_;
+        } else {
+            err("count: unknown option '%s' (usage: storelink-hub count [--device D])", argv[i]);
+            return EX_USAGE_;
+        }
+    }
+    int rc = open_db(cfg, &st);
+    if (rc != SL_OK)
+        return exit_code(rc);
+    rc = hub_store_count(st, device, &n);
+    hub_store_close(st);
+    if (rc != SL_OK) {
+        err("count: %s", sl_strerror(rc));
+        return exit_code(rc);
+    }
+    printf("%llu\n", (unsigned long long)n);
+    return EX_OK_;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL;
+    char *args[64];
+    int n = 0;
+    char msg[512];
+    hub_config *cfg = NULL;
+    int ex;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                err("--config needs a value");
+                return EX_USAGE_;
+            }
+            config = argv[++i];
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("storelink-hub %s\n", SL_VERSION);
+            return EX_OK_;
+        } else if (n < (int)(sizeof args / sizeof args[0]) - 1) {
+            args[n++] = argv[i];
+        } else {
+            err("too many arguments");
+            return EX_USAGE_;
+        }
+    }
+    args[n] = NULL;
+    if (n == 0) {
+        usage(stderr);
+        return EX_USAGE_;
+    }
+    const char *cmd = args[0];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return EX_OK_;
+    }
+    if (strcmp(cmd, "version") == 0) {
+        printf("storelink-hub %s\n", SL_VERSION);
+        return EX_OK_;
+    }
+    if (strcmp(cmd, "run") != 0 && strcmp(cmd, "export") != 0 && strcmp(cmd, "devices") != 0 &&
+        strcmp(cmd, "count") != 0) {
+        err("unknown command '%s' (try 'storelink-hub help')", cmd);
+        return EX_USAGE_;
+    }
+    /* hub_config is about 40 KiB of paths: not on the stack */
+    if ((cfg = malloc(sizeof *cfg)) == NULL) {
+        err("out of memory");
+        return EX_SOFTWARE_;
+    }
+    hub_config_defaults(cfg);
+    if (hub_config_load(cfg, config ? config : HUB_DEFAULT_CONFIG, config != NULL, msg,
+                        sizeof msg) != SL_OK) {
+        err("%s", msg);
+        ex = EX_CONFIG_;
+        goto out;
+    }
+    hub_log_set_level(cfg->log_level);
+    for (unsigned i = 0; i < cfg->n_warn; i++)
+        hub_log(SL_LOG_WARNING, "%s: %s", cfg->path, cfg->warn[i]);
+
+    if (strcmp(cmd, "run") == 0) {
+        if (n != 1) {
+            err("run takes no arguments");
+            ex = EX_USAGE_;
+        } else {
+            ex = hub_run(cfg);
+        }
+    } else if (strcmp(cmd, "export") == 0) {
+        ex = cmd_export(cfg, n, args);
+    } else if (strcmp(cmd, "devices") == 0) {
+        ex = cmd_devices(cfg, n, args);
+    } else {
+        ex = cmd_count(cfg, n, args);
+    }
+out:
+    free(cfg);
+    return ex;
+}

@@ -1,0 +1,135 @@
+/*
+ * store.h - the hub's SQLite database (docs/PROTOCOL.md "Hub storage").
+ *
+ *   devices(device PK, store, last_seq, last_hash, last_seen_ms,
+ *           rejected_count, status, status_ms)
+ *   records(id PK AUTOINCREMENT, device, store, seq, txn_id, kind, ts, hash,
+ *           prev, body, status 'ok'|'rejected', code, reason, received_ms,
+ *           UNIQUE(device, seq))
+ *
+ * WAL with synchronous=FULL: a COMMIT is on disk when it returns.  Several
+ * hub processes may share one database (MQTT shared subscription), so the
+ * per-device chain state is read inside a write transaction
+ * (hub_store_begin() takes the write lock up front with BEGIN IMMEDIATE) and
+ * never cached in memory.  SQLite result codes are translated to sl_err here
+ * only; SQLite's message is logged where the error happens.
+ */
+#ifndef HUB_STORE_H
+#define HUB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storelink.h"
+
+#define HUB_BUSY_TIMEOUT_MS 10000   /* wait for another hub's transaction */
+#define HUB_STATUS_MAX 16384        /* bytes of one device status blob */
+
+typedef struct hub_store hub_store;
+
+enum {
+    HUB_STORE_CREATE = 1,   /* create the file and schema if missing */
+    HUB_STORE_READONLY = 2, /* report tools: never write (needs no write access) */
+};
+
+/* Open the database at path.  Without HUB_STORE_CREATE a missing file is
+ * SL_ERR_NOT_FOUND; a file that is not a hub database is SL_ERR_CORRUPT.
+ * On success *out is freed with hub_store_close(). */
+SL_NODISCARD int hub_store_open(hub_store **out, const char *path, int flags);
+/* Close; an open transaction is rolled back.  NULL is a no-op. */
+void hub_store_close(hub_store *st);
+
+/* BEGIN IMMEDIATE (waits up to HUB_BUSY_TIMEOUT_MS for the write lock,
+ * then SL_ERR_BUSY), COMMIT, ROLLBACK.  Rollback never fails visibly. */
+SL_NODISCARD int hub_store_begin(hub_store *st);
+SL_NODISCARD int hub_store_commit(hub_store *st);
+void hub_store_rollback(hub_store *st);
+
+/* Chain state of one device: last_seq 0 and zero hash when unknown. */
+typedef struct hub_chain {
+    uint64_t last_seq;
+    uint8_t last_hash[32];
+    int known;               /* 1 if the device has a row */
+} hub_chain;
+
+SL_NODISCARD int hub_store_chain_get(hub_store *st, const char *device, hub_chain *c);
+
+/* Hash of a stored record; SL_ERR_NOT_FOUND when there is none. */
+SL_NODISCARD int hub_store_record_hash(hub_store *st, const char *device, uint64_t seq,
+                                       uint8_t hash[32]);
+
+/* One record to insert.  All pointers are borrowed for the call. */
+typedef struct hub_record_in {
+    const char *device;
+    const char *store;
+    uint64_t seq;
+    const sl_event *ev;
+    const uint8_t *hash;      /* 32 bytes */
+    const uint8_t *prev;      /* 32 bytes */
+    const uint8_t *body;      /* stored record CBOR */
+    size_t body_len;
+    uint32_t reject_code;     /* 0 = accepted, else SL_REJ_* (ack.h) */
+    const char *reason;       /* rejection reason, NULL when accepted */
+    int64_t received_ms;
+} hub_record_in;
+
+/* Insert; a (device, seq) already present is SL_ERR_CONFLICT. */
+SL_NODISCARD int hub_store_record_add(hub_store *st, const hub_record_in *r);
+
+/* Create or update the device row after a batch. */
+SL_NODISCARD int hub_store_device_advance(hub_store *st, const char *device,
+                                          const char *store, uint64_t last_seq,
+                                          const uint8_t last_hash[32], int64_t seen_ms,
+                                          uint64_t new_rejects);
+
+/* Store the latest status blob of a device (creating its row if needed). */
+SL_NODISCARD int hub_store_status_put(hub_store *st, const char *device, const char *store,
+                                      const void *blob, size_t len, int64_t now_ms);
+
+/* Rejected records of device with first <= seq <= last, in seq order.
+ * reason is valid during the call only.  Non-zero from fn stops the walk
+ * and is returned. */
+typedef int (*hub_reject_fn)(uint64_t seq, uint32_t code, const char *reason, void *ctx);
+SL_NODISCARD int hub_store_rejects(hub_store *st, const char *device, uint64_t first,
+                                   uint64_t last, hub_reject_fn fn, void *ctx);
+
+/* One stored record as read back; every pointer is valid during the
+ * callback only. */
+typedef struct hub_row {
+    int64_t id;
+    const char *device;
+    const char *store;
+    uint64_t seq;
+    const uint8_t *hash;      /* 32 bytes */
+    const uint8_t *body;
+    size_t body_len;
+    int rejected;
+    uint32_t reject_code;
+    const char *reason;       /* "" when accepted */
+    int64_t received_ms;
+} hub_row;
+
+/* Records with id > since_id (of device, when not NULL) in id order, at
+ * most limit of them (0 = all).  Non-zero from fn stops and is returned. */
+typedef int (*hub_row_fn)(const hub_row *row, void *ctx);
+SL_NODISCARD int hub_store_foreach(hub_store *st, int64_t since_id, const char *device,
+                                   uint64_t limit, hub_row_fn fn, void *ctx);
+
+/* One device row (pointers valid during the callback only). */
+typedef struct hub_device_row {
+    const char *device;
+    const char *store;
+    uint64_t last_seq;
+    int64_t last_seen_ms;
+    uint64_t rejected_count;
+    int64_t status_ms;        /* 0 when no status was received */
+    size_t status_len;
+} hub_device_row;
+
+typedef int (*hub_device_fn)(const hub_device_row *row, void *ctx);
+SL_NODISCARD int hub_store_devices(hub_store *st, hub_device_fn fn, void *ctx);
+
+/* Number of stored records (of device, when not NULL). */
+SL_NODISCARD int hub_store_count(hub_store *st, const char *device, uint64_t *n);
+
+#endif
