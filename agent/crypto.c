@@ -2,6 +2,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
@@ -206,6 +207,13 @@ int sl__cert_check_sig(sl__ca *ca, const uint8_t *der, size_t derlen, const char
             snprintf(why, whysz, "device certificate not issued by the store CA");
         else
             snprintf(why, whysz, "device certificate rejected (flags 0x%x)", (unsigned)flags);
+        goto out;
+    }
+    /* a device signs with its client certificate: a server or CA
+     * certificate with the right CN must not pass as one */
+    if (mbedtls_x509_crt_check_extended_key_usage(&crt, MBEDTLS_OID_CLIENT_AUTH,
+                                                  MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
+        snprintf(why, whysz, "device certificate is not a client (clientAuth) certificate");
         goto out;
     }
     uint8_t h[32];

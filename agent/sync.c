@@ -29,6 +29,8 @@ struct sl__sync {
     uint64_t retry_at;       /* after a refused PUBACK: wait, do not hot-loop */
     uint64_t backoff_ms;
     int stopped;             /* draining for shutdown: no new batches */
+    int hold;                /* a later batch overtook an earlier one at the
+                                hub: send nothing until the earlier is acked */
     sl__sync_stats st;
 };
 
@@ -76,13 +78,14 @@ static void set_error(sl__sync *s, const char *fmt, const char *arg)
  * the hub may see a batch twice, never a gap. */
 static void rewind_all(sl__sync *s)
 {
+    s->hold = 0;
     s->n_fl = 0;
     s->next_seq = s->acked + 1;
 }
 
 static void fill(sl__sync *s, uint64_t now)
 {
-    if (!s->connected || s->stopped || now < s->retry_at)
+    if (!s->connected || s->stopped || s->hold || now < s->retry_at)
         return;
     while (s->n_fl < s->window) {
         sl__batch_opts o = {
@@ -213,6 +216,7 @@ void sl__sync_on_ack(sl__sync *s, const uint8_t *payload, size_t len, uint64_t n
         s->st.acked_through = acked;
         s->st.last_ack_ms = sl_plat_now_ms();
         s->backoff_ms = 0;
+        s->hold = 0;
         unsigned k = 0;
         for (unsigned i = 0; i < s->n_fl; i++)
             if (s->fl[i].last > s->acked)
@@ -224,10 +228,25 @@ void sl__sync_on_ack(sl__sync *s, const uint8_t *payload, size_t len, uint64_t n
     if (a->error[0]) {
         set_error(s, "hub: %s", a->error);
         sl_plat_log(SL_LOG_WARNING, "hub refused a batch: %s", a->error);
-        /* the hub told us where it wants to continue */
+        /* The hub told us where it wants to continue.  With a shared
+         * subscription a batch can reach one hub instance before its
+         * predecessor is committed by another: if the batch holding
+         * resend_from is still in flight, keep it, drop what followed it
+         * and hold until it is acked, instead of resending everything
+         * (which would overtake itself again). */
         if (a->resend_from && a->resend_from <= s->next_seq) {
+            unsigned keep = s->n_fl;
+            for (unsigned i = 0; i < s->n_fl; i++)
+                if (s->fl[i].first <= a->resend_from && a->resend_from <= s->fl[i].last)
+                    keep = i;
             s->st.resent++;
-            rewind_all(s);
+            if (keep < s->n_fl && a->resend_from > s->acked) {
+                s->n_fl = keep + 1;
+                s->next_seq = s->fl[keep].last + 1;
+                s->hold = 1;
+            } else {
+                rewind_all(s);
+            }
         }
     }
     fill(s, now_ms);

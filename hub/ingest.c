@@ -145,9 +145,14 @@ static int on_record(uint64_t seq, const sl_event *ev, const uint8_t *stored, si
 static int add_reject(uint64_t seq, uint32_t code, const char *reason, void *vctx)
 {
     sl__ack *a = vctx;
-    /* the ack holds SL_ACK_MAX_REJECTS; the rest stay in the database */
-    if (a->n_rejects >= SL_ACK_MAX_REJECTS)
-        return 0;
+    /* An ack holds SL_ACK_MAX_REJECTS.  Acknowledge only up to the first
+     * reject that does not fit: the device resends the rest, and the ack
+     * of that resend lists the next rejects (rejects arrive in seq order). */
+    if (a->n_rejects >= SL_ACK_MAX_REJECTS) {
+        if (seq - 1 < a->acked_through)
+            a->acked_through = seq - 1;
+        return -1;
+    }
     sl__ack_reject *rj = &a->rejects[a->n_rejects++];
     size_t n = strlen(reason);
     if (n > SL_ACK_REASON_MAX) {

@@ -474,6 +474,11 @@ int hub_store_rejects(hub_store *st, const char *device, uint64_t first, uint64_
         rc = fn((uint64_t)sqlite3_column_int64(s, 0),
                 code < 0 || code > UINT32_MAX ? 0 : (uint32_t)code,
                 reason ? (const char *)reason : "", ctx);
+        if (rc < 0) {        /* the callback has seen enough */
+            rc = SL_OK;
+            src = SQLITE_DONE;
+            break;
+        }
         if (rc != 0)
             break;
     }

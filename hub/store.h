@@ -87,8 +87,8 @@ SL_NODISCARD int hub_store_status_put(hub_store *st, const char *device, const c
                                       const void *blob, size_t len, int64_t now_ms);
 
 /* Rejected records of device with first <= seq <= last, in seq order.
- * reason is valid during the call only.  Non-zero from fn stops the walk
- * and is returned. */
+ * reason is valid during the call only.  A negative value from fn stops
+ * the walk with SL_OK; a positive one (an sl_err) stops it and is returned. */
 typedef int (*hub_reject_fn)(uint64_t seq, uint32_t code, const char *reason, void *ctx);
 SL_NODISCARD int hub_store_rejects(hub_store *st, const char *device, uint64_t first,
                                    uint64_t last, hub_reject_fn fn, void *ctx);

@@ -523,6 +523,35 @@ static void test_currency_rejected_but_stored(void **state)
     free(b2.msg);
 }
 
+/* More rejects than an ack can hold: the ack covers only the records up
+ * to the first reject it cannot list, so no rejection is lost. */
+static void test_many_rejects_split_over_acks(void **state)
+{
+    struct fx *f = *state;
+    char txn[32];
+    memcpy(f->pol.currencies[0], "EUR", 4);
+    f->pol.n_currencies = 1;
+    for (int i = 1; i <= 100; i++) {
+        snprintf(txn, sizeof txn, "G-%03d", i);
+        record(f->j, txn, "GBP");
+    }
+    struct batch b = build(f->j, 1, 100);
+    assert_int_equal(ingest(f, &b), SL_OK);
+    assert_int_equal(f->ack.n_rejects, SL_ACK_MAX_REJECTS);
+    assert_int_equal(f->ack.acked_through, SL_ACK_MAX_REJECTS);
+    assert_int_equal(f->ack.rejects[SL_ACK_MAX_REJECTS - 1].seq, SL_ACK_MAX_REJECTS);
+    assert_int_equal(rows(f), 100);   /* all stored; only the ack is partial */
+    /* the device resends from the ack: the next ack lists the rest */
+    struct batch b2 = build(f->j, SL_ACK_MAX_REJECTS + 1, 100);
+    assert_int_equal(ingest(f, &b2), SL_OK);
+    assert_int_equal(f->ack.acked_through, 100);
+    assert_int_equal(f->ack.n_rejects, 100 - SL_ACK_MAX_REJECTS);
+    assert_int_equal(f->ack.rejects[0].seq, SL_ACK_MAX_REJECTS + 1);
+    assert_int_equal(rows(f), 100);
+    free(b.msg);
+    free(b2.msg);
+}
+
 static void test_chain_mismatch_and_broken_chain(void **state)
 {
     struct fx *f = *state;
@@ -786,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_topic_parse),
         cmocka_unit_test_setup_teardown(test_currency_rejected_but_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_mismatch_and_broken_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_rejects_split_over_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_hubs_share_chain_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_detects_corrupt_body, setup, teardown),

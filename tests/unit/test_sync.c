@@ -225,10 +225,37 @@ static void test_hub_resend_from_and_dead_letters(void **state)
     struct env *e = *state;
     uint64_t n;
     sl__sync_on_connected(e->s, 65535, 0);
+    /* nothing of 11..: the hub has only 1..10 and wants 11 next */
     ack(e, 10, 5, "gap: expected seq 11", 11, 4);
-    assert_int_equal(e->fake.msgs[3].first, 11);
     assert_int_equal(sl__journal_dead_count(e->j, &n), SL_OK);
     assert_int_equal(n, 1);
+    /* 11..20 is still in flight, so wait for it rather than resend */
+    assert_int_equal(e->fake.n, 3);
+    ack(e, 20, 6, NULL, 0, 0);
+    assert_int_equal(e->fake.msgs[3].first, 21);   /* 21..30 again, in order */
+}
+
+/* Shared subscription: batch 21..30 reached a hub instance before 11..20
+ * was committed by another.  The agent must not rewind everything on each
+ * such refusal (a resend storm that overtakes itself again). */
+static void test_gap_refusal_does_not_storm(void **state)
+{
+    struct env *e = *state;
+    sl__sync_on_connected(e->s, 65535, 0);
+    ack(e, 10, 5, NULL, 0, 0);            /* 31..40 goes out */
+    assert_int_equal(e->fake.n, 4);
+    ack(e, 10, 6, "gap: expected seq 11", 11, 0);   /* 21..30 refused */
+    ack(e, 10, 7, "gap: expected seq 11", 11, 0);   /* 31..40 refused */
+    assert_int_equal(e->fake.n, 4);       /* nothing resent yet */
+    ack(e, 20, 8, NULL, 0, 0);            /* 11..20 committed */
+    assert_int_equal(e->fake.n, 7);
+    assert_int_equal(e->fake.msgs[4].first, 21);
+    assert_int_equal(e->fake.msgs[5].first, 31);
+    assert_int_equal(e->fake.msgs[6].first, 41);
+    /* if the awaited batch is lost, the ack timeout still recovers */
+    ack(e, 20, 9, "gap: expected seq 21", 21, 0);
+    sl__sync_tick(e->s, 5000);
+    assert_int_equal(e->fake.msgs[7].first, 21);
 }
 
 static void test_offline_sends_nothing(void **state)
@@ -253,6 +280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack_timeout_resends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hub_resend_from_and_dead_letters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gap_refusal_does_not_storm, setup, teardown),
     };
     return cmocka_run_group_tests_name("sync", tests, NULL, NULL);
 }
