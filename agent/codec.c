@@ -48,6 +48,13 @@ int sl__codec_encode(const sl_event *ev, int mode, uint64_t seq,
                      const uint8_t *prev, const char *wire_currency,
                      uint8_t *buf, size_t cap, size_t *len)
 {
+    return sl__codec_encode_ts(ev, ev->ts_ms, mode, seq, prev, wire_currency, buf, cap, len);
+}
+
+int sl__codec_encode_ts(const sl_event *ev, int64_t ts_ms, int mode, uint64_t seq,
+                        const uint8_t *prev, const char *wire_currency,
+                        uint8_t *buf, size_t cap, size_t *len)
+{
     static const uint8_t zeros[32];
     int stored = mode == SL_ENC_STORED;
     int with_ts = mode != SL_ENC_CONTENT;
@@ -68,7 +75,7 @@ int sl__codec_encode(const sl_event *ev, int mode, uint64_t seq,
     sl__cw_cstr(&w, ev->txn_id);
     if (with_ts) {
         sl__cw_uint(&w, SL_K_TS);
-        sl__cw_int(&w, ev->ts_ms);
+        sl__cw_int(&w, ts_ms);
     }
     if (stored) {
         sl__cw_uint(&w, SL_K_PREV);

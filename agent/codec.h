@@ -38,6 +38,11 @@ enum {
 int sl__codec_encode(const sl_event *ev, int mode, uint64_t seq,
                      const uint8_t *prev, const char *wire_currency,
                      uint8_t *buf, size_t cap, size_t *len);
+/* The same with the record's ts given separately (the journal stamps
+ * events recorded with ts_ms == 0 without copying them). */
+int sl__codec_encode_ts(const sl_event *ev, int64_t ts_ms, int mode, uint64_t seq,
+                        const uint8_t *prev, const char *wire_currency,
+                        uint8_t *buf, size_t cap, size_t *len);
 
 /* Decode a record.  mode says which fields must be present (as encoded).
  * seq/prev may be NULL when mode has none.  For SL_ENC_WIRE a missing

@@ -385,14 +385,27 @@ static int check_money(int64_t v, const char *field, sl_problem *p)
     return SL_OK;
 }
 
+/* Prefix the failing field with its array position ("lines[2].").  Done
+ * only on failure: formatting every field path up front cost more than
+ * the rest of validation together. */
+static int at(int rc, sl_problem *p, const char *arr, size_t i)
+{
+    if (rc != SL_OK && p != NULL) {
+        char f[sizeof p->field];
+        snprintf(f, sizeof f, "%.8s[%u].%.24s", arr, (unsigned)(i % 1000), p->field);
+        memcpy(p->field, f, sizeof f);
+    }
+    return rc;
+}
+
 static int check_line(const sl_event *ev, size_t i, sl_problem *p)
 {
     const sl_line *l = &ev->lines[i];
     char f[48];
     int rc;
 #define FIELD(name) (snprintf(f, sizeof f, "lines[%zu].%s", i, name), f)
-    if ((rc = sl__check_sku(l->sku, FIELD("sku"), p)) != SL_OK)
-        return rc;
+    if ((rc = sl__check_sku(l->sku, "sku", p)) != SL_OK)
+        return at(rc, p, "lines", i);
     if (l->qty_milli == 0 && !(ev->kind == SL_KIND_ADJUSTMENT && ev->reason == SL_REASON_COUNT))
         return fail(p, FIELD("qty"), "must not be zero");
     if (l->qty_milli > SL_QTY_MAX || l->qty_milli < -SL_QTY_MAX)
@@ -431,10 +444,10 @@ static int check_line(const sl_event *ev, size_t i, sl_problem *p)
     }
     if (l->qty_milli < 0)
         return fail(p, FIELD("qty"), "must be positive");
-    if ((rc = check_money(l->unit_price, FIELD("unit_price"), p)) != SL_OK ||
-        (rc = check_money(l->discount, FIELD("discount"), p)) != SL_OK ||
-        (rc = check_money(l->tax, FIELD("tax"), p)) != SL_OK)
-        return rc;
+    if ((rc = check_money(l->unit_price, "unit_price", p)) != SL_OK ||
+        (rc = check_money(l->discount, "discount", p)) != SL_OK ||
+        (rc = check_money(l->tax, "tax", p)) != SL_OK)
+        return at(rc, p, "lines", i);
     if (ev->kind == SL_KIND_RETURN && l->disposition == SL_DISP_NONE)
         return fail(p, FIELD("disposition"), "is required on a return (restock or damaged)");
     if (ev->kind == SL_KIND_SALE && l->disposition != SL_DISP_NONE)
@@ -514,14 +527,13 @@ int sl_event_validate(const sl_event *ev, sl_problem *p)
         return fail(p, "lines", "total is too large");
     for (size_t i = 0; i < ev->n_tenders; i++) {
         const sl_tender *t = &ev->tenders[i];
-        snprintf(f, sizeof f, "%s[%zu].method", tname, i);
-        if ((rc = check_method(t->method, f, p)) != SL_OK)
-            return rc;
-        snprintf(f, sizeof f, "%s[%zu].amount", tname, i);
-        if ((rc = check_money(t->amount, f, p)) != SL_OK)
-            return rc;
-        if (t->amount == 0)
+        if ((rc = check_method(t->method, "method", p)) != SL_OK ||
+            (rc = check_money(t->amount, "amount", p)) != SL_OK)
+            return at(rc, p, tname, i);
+        if (t->amount == 0) {
+            snprintf(f, sizeof f, "%s[%zu].amount", tname, i);
             return fail(p, f, "must not be zero");
+        }
         paid += t->amount;
         if (strcmp(t->method, "cash") != 0)
             non_cash += t->amount;

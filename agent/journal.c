@@ -327,19 +327,9 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
         return map_mdb(rc);
 
     uint64_t seq = *tail_seq + 1;
-    const sl_event *e = ev;
-    sl_event *tmp = NULL;
-    if (ev->ts_ms == 0) {
-        /* the stored record carries the time it was recorded */
-        tmp = malloc(sizeof *tmp);
-        if (tmp == NULL)
-            return SL_ERR_NOMEM;
-        memcpy(tmp, ev, sizeof *tmp);
-        tmp->ts_ms = now;
-        e = tmp;
-    }
-    rc = sl__codec_encode(e, SL_ENC_STORED, seq, tail_hash, NULL, j->buf, sizeof j->buf, &slen);
-    free(tmp);
+    /* the stored record carries the time it was recorded */
+    rc = sl__codec_encode_ts(ev, ev->ts_ms ? ev->ts_ms : now, SL_ENC_STORED, seq, tail_hash,
+                             NULL, j->buf, sizeof j->buf, &slen);
     if (rc != SL_OK)
         return rc;
     uint8_t key[8], tv[40];
