@@ -10,7 +10,7 @@ for g in $groups; do
     case "$g" in
     build) pkgs="$pkgs gcc make pkg-config liblmdb-dev libcbor-dev libmbedtls-dev \
                  libmosquitto-dev libinih-dev libjansson-dev libzstd-dev libsqlite3-dev" ;;
-    test)  pkgs="$pkgs libcmocka-dev perl mosquitto lmdb-utils openssl" ;;
+    test)  pkgs="$pkgs libcmocka-dev perl mosquitto mosquitto-clients lmdb-utils openssl python3" ;;
     bench) pkgs="$pkgs valgrind" ;;
     clang) pkgs="$pkgs clang" ;;
     *) echo "deps.sh: unknown group '$g'" >&2; exit 64 ;;
