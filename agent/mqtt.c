@@ -54,7 +54,12 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     m->socket_open = 0;
     if (!m->closing && (was || rc != 0)) {
         char why[128];
-        if (rc == MOSQ_ERR_KEEPALIVE)
+        if (!was && rc != 0)
+            /* with TLS 1.3 the broker checks our certificate after the
+             * client-side handshake is done, then drops us */
+            snprintf(why, sizeof why, "broker closed the connection before accepting it: device "
+                     "certificate refused (expired, not yet valid or from another CA?)");
+        else if (rc == MOSQ_ERR_KEEPALIVE)
             snprintf(why, sizeof why, "connection lost: no answer within keepalive");
         else if (rc == 0)
             snprintf(why, sizeof why, "disconnected");
