@@ -248,3 +248,37 @@ int sl__cert_file_der(const char *path, uint8_t **der, size_t *len)
     mbedtls_x509_crt_free(&crt);
     return SL_OK;
 }
+
+/* days since 1970-01-01 of a civil date (proleptic Gregorian): H. Hinnant's
+ * algorithm, so no libc time zone state is involved */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int64_t x509_ms(const mbedtls_x509_time *t)
+{
+    return ((days_from_civil(t->year, t->mon, t->day) * 24 + t->hour) * 60 + t->min) * 60000 +
+           (int64_t)t->sec * 1000;
+}
+
+int sl__cert_file_validity(const char *path, int64_t *not_before_ms, int64_t *not_after_ms)
+{
+    mbedtls_x509_crt crt;
+    if (!sl_plat_exists(path))
+        return SL_ERR_NOT_FOUND;
+    mbedtls_x509_crt_init(&crt);
+    if (mbedtls_x509_crt_parse_file(&crt, path) != 0) {
+        mbedtls_x509_crt_free(&crt);
+        return SL_ERR_CRYPTO;
+    }
+    *not_before_ms = x509_ms(&crt.valid_from);
+    *not_after_ms = x509_ms(&crt.valid_to);
+    mbedtls_x509_crt_free(&crt);
+    return SL_OK;
+}

@@ -42,6 +42,8 @@ void sl__ca_free(sl__ca *ca);
 int sl__cert_check_sig(sl__ca *ca, const uint8_t *der, size_t derlen, const char *cn,
                        const void *data, size_t len, const uint8_t *sig, size_t siglen,
                        char *why, size_t whysz);
+/* Validity window of a certificate file, Unix ms UTC. */
+int sl__cert_file_validity(const char *path, int64_t *not_before_ms, int64_t *not_after_ms);
 /* Read a PEM or DER certificate file as DER (heap, caller frees). */
 int sl__cert_file_der(const char *path, uint8_t **der, size_t *len);
 

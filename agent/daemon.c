@@ -42,7 +42,27 @@ struct daemon {
     int64_t conn_since;
     int state_dirty;
     uint64_t state_written;
+    int64_t cert_not_before, cert_not_after;   /* our own certificate */
 };
+
+/* When the broker will not have us, our own certificate's dates are the
+ * most likely reason, and the one a technician can act on. */
+static void explain(struct daemon *d, const char *why, char *out, size_t outsz)
+{
+    int64_t now = sl_plat_now_ms();
+    char t[40];
+    if (d->cert_not_after && now > d->cert_not_after) {
+        sl_plat_format_utc(d->cert_not_after, t, sizeof t);
+        snprintf(out, outsz, "device certificate expired on %.10s: renew it (storelink csr, "
+                 "signed by the store CA) [%s]", t, why);
+    } else if (d->cert_not_before && now < d->cert_not_before) {
+        sl_plat_format_utc(d->cert_not_before, t, sizeof t);
+        snprintf(out, outsz, "device certificate not valid before %.10s: check the clock [%s]",
+                 t, why);
+    } else {
+        snprintf(out, outsz, "%s", why);
+    }
+}
 
 static void set_conn(struct daemon *d, const char *conn)
 {
@@ -150,9 +170,11 @@ static void schedule_reconnect(struct daemon *d)
     d->next_connect = sl_plat_mono_ms() + jitter;
 }
 
-static void ev_disconnected(void *ctx, const char *why)
+static void ev_disconnected(void *ctx, const char *raw)
 {
     struct daemon *d = ctx;
+    char why[512];
+    explain(d, raw, why, sizeof why);
     sl_plat_log(SL_LOG_WARNING, "%s", why);
     sl__sync_on_disconnected(d->sync, why);
     d->connecting = 0;
@@ -179,9 +201,10 @@ static void ev_message(void *ctx, const char *topic, const void *payload, size_t
 
 static void try_connect(struct daemon *d)
 {
-    char why[256];
-    int rc = sl__mqtt_connect(d->mqtt, CONNECT_PROBE_MS, why, sizeof why);
+    char raw[256], why[512];
+    int rc = sl__mqtt_connect(d->mqtt, CONNECT_PROBE_MS, raw, sizeof raw);
     if (rc != SL_OK) {
+        explain(d, raw, why, sizeof why);
         sl_plat_log(SL_LOG_WARNING, "%s", why);
         sl__sync_on_disconnected(d->sync, why);
         set_conn(d, "offline");
@@ -228,6 +251,15 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         sl__cli_err("run: cannot load device certificate %s: %s", cfg->cert_file, sl_strerror(rc));
         sl__key_free(key);
         return EX_CONFIG_;
+    }
+    if (sl__cert_file_validity(cfg->cert_file, &d.cert_not_before, &d.cert_not_after) == SL_OK) {
+        int64_t now = sl_plat_now_ms();
+        if (now > d.cert_not_after)
+            sl_plat_log(SL_LOG_ERR, "device certificate %s has expired: the broker will refuse it",
+                        cfg->cert_file);
+        else if (d.cert_not_after - now < 30LL * 86400 * 1000)
+            sl_plat_log(SL_LOG_WARNING, "device certificate %s expires in %lld days",
+                        cfg->cert_file, (long long)((d.cert_not_after - now) / 86400000));
     }
     if ((rc = sl__cli_open(c, 0, &d.j)) != SL_OK) {
         ex = sl__cli_exit(rc);

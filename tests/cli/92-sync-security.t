@@ -49,7 +49,7 @@ gen_sales Z 1 5 | ag dev-old record > /dev/null
 agent_start dev-old
 wait_for 15 '[ -n "$(status_err dev-old)" ]'
 ok $? "expired certificate: status reports an error"
-like "$(status_err dev-old)" "certificate refused" "expired certificate: status says the certificate was refused"
+like "$(status_err dev-old)" "device certificate expired on 2021-01-01" "expired certificate: status names the expiry date"
 diag "expired certificate: $(status_err dev-old)"
 is "$(acked dev-old)" 0 "expired certificate: nothing retired"
 agent_stop dev-old
