@@ -62,7 +62,7 @@ HUB_OBJS = $(HUB_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_RUN_OBJS = $(HUB_RUN_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
-UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog
+UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -105,6 +105,10 @@ $(BUILD)/tests/writer: $(BUILD)/obj/tests/unit/writer.o $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
 
+$(BUILD)/tests/catalog_feed: $(BUILD)/obj/tests/unit/catalog_feed.o $(BUILD)/libstorelink.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
+
 $(BUILD)/bench/bench_journal: $(BUILD)/obj/bench/bench_journal.o $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
@@ -124,7 +128,7 @@ test: build/.deps-stamp
 	$(MAKE) all tests-bin
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) ./tests/run.sh
 
-tests-bin: $(UNIT_BINS) $(BUILD)/tests/writer
+tests-bin: $(UNIT_BINS) $(BUILD)/tests/writer $(BUILD)/tests/catalog_feed
 
 demo: build/.deps-stamp
 	$(MAKE) all

@@ -250,6 +250,20 @@ out:
 
 /* ---- parse -------------------------------------------------------------- */
 
+/* An array or map head whose count is checked as the 64-bit value on the
+ * wire: size_t is 32 bits on armhf, where a count of 2^32 + 4 would
+ * otherwise pass for 4. */
+static int cr_count(sl__cr *r, enum sl__ct want, uint64_t max, size_t *n)
+{
+    if (sl__cr_next(r) != want || r->u > max) {
+        r->err = 1;
+        return -1;
+    }
+    *n = (size_t)r->u;
+    return 0;
+}
+
+
 static int copy_tstr(sl__cr *r, char *dst, size_t dstsz)
 {
     return sl__cr_tstr_copy(r, dst, dstsz);
@@ -265,7 +279,7 @@ static int parse_items(sl__cr *r, const sl__catmsg *m, const sl__catmsg_cbs *cbs
             sl__cat_price p;
             const uint8_t *s;
             size_t slen;
-            if (sl__cr_array(r, &n) != 0 || n != 4)
+            if (cr_count(r, SL_CT_ARRAY, 4, &n) != 0 || n != 4)
                 return bad(why, whysz, SL_ERR_INVALID, "price item is not a 4-element array", NULL);
             if (copy_tstr(r, p.sku, sizeof p.sku) != 0)
                 return bad(why, whysz, SL_ERR_INVALID, "price item: bad sku", NULL);
@@ -283,7 +297,7 @@ static int parse_items(sl__cr *r, const sl__catmsg *m, const sl__catmsg_cbs *cbs
                 return rc;
         } else {
             sl__cat_stock st;
-            if (sl__cr_array(r, &n) != 0 || n != 2)
+            if (cr_count(r, SL_CT_ARRAY, 2, &n) != 0 || n != 2)
                 return bad(why, whysz, SL_ERR_INVALID, "stock item is not a 2-element array", NULL);
             if (copy_tstr(r, st.sku, sizeof st.sku) != 0)
                 return bad(why, whysz, SL_ERR_INVALID, "stock item: bad sku", NULL);
@@ -302,10 +316,8 @@ static int parse_watermarks(sl__cr *r, sl__catmsg *m, const sl__catmsg_cbs *cbs,
                             size_t whysz)
 {
     size_t n;
-    if (sl__cr_map(r, &n) != 0)
-        return bad(why, whysz, SL_ERR_INVALID, "watermarks is not a map", NULL);
-    if (n > SL_CAT_WM_MAX)
-        return bad(why, whysz, SL_ERR_TOO_LARGE, "too many watermarks", NULL);
+    if (cr_count(r, SL_CT_MAP, SL_CAT_WM_MAX, &n) != 0)
+        return bad(why, whysz, SL_ERR_INVALID, "watermarks is not a map of at most %s", "4096");
     m->n_watermarks = n;
     sl__cat_wm w, prev;
     for (size_t i = 0; i < n; i++) {
@@ -337,7 +349,7 @@ int sl__catmsg_parse(const uint8_t *payload, size_t plen, sl__catmsg *m,
     if (plen > SL_CATMSG_MAX)
         return bad(why, whysz, SL_ERR_TOO_LARGE, "payload too large", NULL);
     sl__cr_init(&r, payload, plen);
-    if (sl__cr_map(&r, &npairs) != 0 || npairs < 6 || npairs > 9)
+    if (cr_count(&r, SL_CT_MAP, 9, &npairs) != 0 || npairs < 6)
         return bad(why, whysz, SL_ERR_INVALID, "payload is not a catalog map", NULL);
     for (size_t i = 0; i < npairs; i++) {
         if (sl__cr_uint(&r, &u) != 0)
@@ -390,8 +402,9 @@ int sl__catmsg_parse(const uint8_t *payload, size_t plen, sl__catmsg *m,
                 return bad(why, whysz, SL_ERR_INVALID, "payload misses a required key", NULL);
             if (m->kind == SL_CAT_DELTA && m->base == 0)
                 return bad(why, whysz, SL_ERR_INVALID, "a delta needs a base", NULL);
-            if (sl__cr_array(&r, &m->n_items) != 0)
-                return bad(why, whysz, SL_ERR_INVALID, "items is not an array", NULL);
+            if (cr_count(&r, SL_CT_ARRAY, SL_CAT_ITEMS_MAX, &m->n_items) != 0)
+                return bad(why, whysz, SL_ERR_INVALID, "items is not an array of at most %s",
+                           "1000000");
             if ((rc = check_header(m, why, whysz)) != SL_OK)
                 return rc;
             if ((rc = parse_items(&r, m, cbs, why, whysz)) != SL_OK)
@@ -426,7 +439,7 @@ int sl__catmsg_open(const uint8_t *msg, size_t len, sl__pub *pub, sl__catmsg *m,
     if (len > SL_CATMSG_MAX)
         return bad(why, whysz, SL_ERR_TOO_LARGE, "message larger than the limit", NULL);
     sl__cr_init(&r, msg, len);
-    if (sl__cr_array(&r, &n) != 0 || n != 2 || sl__cr_bstr(&r, &p, &pl) != 0)
+    if (cr_count(&r, SL_CT_ARRAY, 2, &n) != 0 || n != 2 || sl__cr_bstr(&r, &p, &pl) != 0)
         return bad(why, whysz, SL_ERR_CRYPTO, "not a signed catalog message", NULL);
     if (sl__cr_bstr(&r, &sig, &sl) != 0 || sl == 0 || sl > SL_SIG_MAX)
         return bad(why, whysz, SL_ERR_CRYPTO, "no valid signature", NULL);
@@ -474,7 +487,7 @@ int sl__catreq_decode(const uint8_t *p, size_t len, sl__catreq *q)
     if (len > SL_CATREQ_MAX)
         return SL_ERR_INVALID;
     sl__cr_init(&r, p, len);
-    if (sl__cr_map(&r, &n) != 0 || n != 3 || sl__cr_uint(&r, &k1) != 0 || k1 != 1 ||
+    if (cr_count(&r, SL_CT_MAP, 3, &n) != 0 || n != 3 || sl__cr_uint(&r, &k1) != 0 || k1 != 1 ||
         sl__cr_uint(&r, &type) != 0 || (type != SL_CAT_PRICES && type != SL_CAT_STOCK) ||
         sl__cr_uint(&r, &k2) != 0 || k2 != 2 ||
         sl__cr_tstr_copy(&r, q->scope, sizeof q->scope) != 0 ||
@@ -485,4 +498,13 @@ int sl__catreq_decode(const uint8_t *p, size_t len, sl__catreq *q)
     if (!sl__cat_id_ok(q->scope, strlen(q->scope), q->type == SL_CAT_PRICES))
         return SL_ERR_INVALID;
     return SL_OK;
+}
+
+int sl__cat_topic(const char *prefix, const char *scope, int type, char *out, size_t outsz)
+{
+    if ((type != SL_CAT_PRICES && type != SL_CAT_STOCK) || prefix == NULL || prefix[0] == '\0' ||
+        !sl__cat_id_ok(scope, strlen(scope), type == SL_CAT_PRICES))
+        return SL_ERR_INVALID;
+    int n = snprintf(out, outsz, "%s/%s/%s", prefix, scope, sl__cat_type_name(type));
+    return n < 0 || (size_t)n >= outsz ? SL_ERR_TOO_LARGE : SL_OK;
 }

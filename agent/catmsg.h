@@ -166,6 +166,11 @@ int sl__cat_id_ok(const char *s, size_t n, int all_ok);
 /* "prices" / "stock" / "?" */
 const char *sl__cat_type_name(int type);
 
+/* The topic of (type, scope): "{prefix}/{scope}/prices" or
+ * "{prefix}/{scope}/stock" into out.  SL_OK, SL_ERR_INVALID (bad type or
+ * scope, or stock for "all"), SL_ERR_TOO_LARGE. */
+int sl__cat_topic(const char *prefix, const char *scope, int type, char *out, size_t outsz);
+
 typedef struct sl__catreq {
     int type;
     char scope[SL_CAT_ID_MAX + 1];

@@ -35,6 +35,8 @@ int sl__cmd_journal(sl_cli *c, int argc, char **argv);
 int sl__cmd_export(sl_cli *c, int argc, char **argv);
 int sl__cmd_run(sl_cli *c, int argc, char **argv);
 int sl__cmd_status(sl_cli *c, int argc, char **argv);
+int sl__cmd_price(sl_cli *c, int argc, char **argv);
+int sl__cmd_stock(sl_cli *c, int argc, char **argv);
 int sl__cmd_keygen(sl_cli *c, int argc, char **argv);
 int sl__cmd_csr(sl_cli *c, int argc, char **argv);
 

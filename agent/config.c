@@ -29,6 +29,7 @@ static const struct key keys[] = {
     STR("device", store_id, store_id, K_ID),
     STR("journal", state_dir, state_dir, K_STR),
     NUM("journal", max_db_mb, max_db_mb, 1, 1u << 20),
+    NUM("journal", retention_days, retention_days, 0, 3650),
     {"log", "log_level", K_LOGLEVEL, offsetof(sl_config, log_level), 0, 0, 0},
     STR("device", key_file, key_file, K_STR),
     STR("device", cert_file, cert_file, K_STR),
@@ -43,6 +44,7 @@ static const struct key keys[] = {
     NUM("sync", max_inflight, max_inflight, 1, 64),
     NUM("sync", ack_timeout, ack_timeout, 1, 86400),
     {"sync", "compress", K_BOOL, offsetof(sl_config, compress), 0, 0, 1},
+    STR("catalog", catalog_pubkey, catalog_pubkey, K_STR),
 };
 
 void sl__config_defaults(sl_config *cfg)
@@ -52,6 +54,7 @@ void sl__config_defaults(sl_config *cfg)
     snprintf(cfg->device_id, sizeof cfg->device_id, "device-1");
     snprintf(cfg->store_id, sizeof cfg->store_id, "store-1");
     cfg->max_db_mb = 512;
+    cfg->retention_days = 30;
     cfg->log_level = SL_LOG_NOTICE;
     snprintf(cfg->broker_host, sizeof cfg->broker_host, "localhost");
     cfg->broker_port = 8883;

@@ -18,6 +18,7 @@ typedef struct sl_config {
     char device_id[65];
     char store_id[65];
     uint64_t max_db_mb;
+    uint64_t retention_days;     /* keep acknowledged records this long */
     int log_level;
     /* identity (issued by the store CA; CN = device_id) */
     char key_file[4096];
@@ -34,6 +35,8 @@ typedef struct sl_config {
     uint64_t max_inflight;
     uint64_t ack_timeout;        /* seconds */
     uint64_t compress;           /* 0/1 */
+    /* catalog: the hub's catalog signing key (public half, PEM) */
+    char catalog_pubkey[4096];
     /* unknown keys: reported, not fatal (an older binary must start with a
      * newer config during a staged roll-out) */
     unsigned n_warn;

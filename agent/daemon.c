@@ -23,6 +23,8 @@
 #include "sync.h"
 
 #define DRAIN_MS 5000
+#define PRUNE_EVERY_MS (3600 * 1000)
+#define PRUNE_BATCH 5000
 #define CONNECT_PROBE_MS 3000
 
 struct daemon {
@@ -43,7 +45,23 @@ struct daemon {
     int state_dirty;
     uint64_t state_written;
     int64_t cert_not_before, cert_not_after;   /* our own certificate */
+    uint64_t next_prune;
 };
+
+/* Retention: drop acknowledged records older than retention_days, a
+ * bounded number per transaction so recording never waits long. */
+static void prune(struct daemon *d, uint64_t now)
+{
+    size_t n = 0;
+    int64_t before = sl_plat_now_ms() - (int64_t)d->c->cfg.retention_days * 86400000;
+    int rc = sl__journal_prune(d->j, before, PRUNE_BATCH, &n);
+    if (rc != SL_OK)
+        sl_plat_log(SL_LOG_WARNING, "retention: cannot prune: %s", sl_strerror(rc));
+    else if (n > 0)
+        sl_plat_log(SL_LOG_INFO, "retention: removed %zu acknowledged record(s)", n);
+    /* more to do: continue soon, else in an hour */
+    d->next_prune = now + (n == PRUNE_BATCH ? 1000 : PRUNE_EVERY_MS);
+}
 
 /* When the broker will not have us, our own certificate's dates are the
  * most likely reason, and the one a technician can act on. */
@@ -196,6 +214,8 @@ static void ev_message(void *ctx, const char *topic, const void *payload, size_t
     if (strcmp(topic, d->topic_ack) == 0) {
         sl__sync_on_ack(d->sync, payload, len, sl_plat_mono_ms());
         d->state_dirty = 1;
+        if (d->c->cfg.retention_days == 0)
+            d->next_prune = 0;   /* keep nothing retired: prune on each ack */
     }
 }
 
@@ -312,6 +332,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         uint64_t now = sl_plat_mono_ms();
         if (!stopping && !d.connecting && !sl__mqtt_is_connected(d.mqtt) && now >= d.next_connect)
             try_connect(&d);
+        if (!stopping && now >= d.next_prune)
+            prune(&d, now);
         uint64_t next = sl__sync_tick(d.sync, now);
         if (stopping && (sl__sync_idle(d.sync) || now >= stop_deadline ||
                          !sl__mqtt_is_connected(d.mqtt)))
@@ -327,6 +349,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         }
         if (stopping && stop_deadline < wake)
             wake = stop_deadline;
+        if (!stopping && d.next_prune < wake)
+            wake = d.next_prune;
         if (d.state_dirty) {
             if (now >= d.state_written + 1000)
                 write_state(&d, 1);

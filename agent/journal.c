@@ -28,6 +28,7 @@
 static const char META_FORMAT[] = "format";   /* u32 BE */
 static const char META_TAIL[] = "tail";       /* seq (8 BE) + hash (32) */
 static const char META_ACKED[] = "acked";     /* acked_through (8 BE) */
+static const char META_ANCHOR[] = "anchor";   /* last pruned: seq (8 BE) + hash (32) */
 
 struct sl_journal {
     MDB_env *env;
@@ -629,6 +630,17 @@ int sl_journal_verify(sl_journal *j, sl_verify *v)
     uint8_t tail_hash[32];
     if ((rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK)
         goto out;
+    /* after pruning, the first remaining record chains to the anchor */
+    uint64_t anchor_seq = 0;
+    uint8_t anchor_hash[32];
+    memset(anchor_hash, 0, 32);
+    {
+        MDB_val ak = {sizeof META_ANCHOR - 1, (void *)META_ANCHOR}, av;
+        if (mdb_get(txn, j->db_meta, &ak, &av) == 0 && av.mv_size == 40) {
+            anchor_seq = get_be64(av.mv_data);
+            memcpy(anchor_hash, (uint8_t *)av.mv_data + 8, 32);
+        }
+    }
     int have_prev = 0;
     MDB_val k, val;
     int mrc = mdb_cursor_get(cur, &k, &val, MDB_FIRST);
@@ -648,10 +660,14 @@ int sl_journal_verify(sl_journal *j, sl_verify *v)
             rc = verify_fail(v, key, "record's seq differs from its key");
             goto out;
         }
-        static const uint8_t zeros[32];
-        const uint8_t *want = have_prev ? prev_rec->hash : zeros;
-        /* the first record of a journal chains to zeros */
-        if ((have_prev || key == 1) && memcmp(cur_rec->prev_hash, want, 32) != 0) {
+        /* the first record of a journal chains to zeros (anchor_hash is
+         * all zeros then), the first after a prune to the anchor */
+        if (!have_prev && key != anchor_seq + 1) {
+            rc = verify_fail(v, anchor_seq + 1, "records missing at the start of the journal");
+            goto out;
+        }
+        const uint8_t *want = have_prev ? prev_rec->hash : anchor_hash;
+        if (memcmp(cur_rec->prev_hash, want, 32) != 0) {
             if (have_prev && forward_link_ok(j, txn, cur_rec))
                 rc = verify_fail(v, key - 1, "record content was altered");
             else
@@ -687,7 +703,7 @@ int sl_journal_verify(sl_journal *j, sl_verify *v)
             rc = verify_fail(v, prev_rec->seq, "journal tail does not name the last record");
         else if (memcmp(tail_hash, prev_rec->hash, 32) != 0)
             rc = verify_fail(v, prev_rec->seq, "record content was altered");
-    } else if (tail_seq != 0) {
+    } else if (tail_seq != anchor_seq) {
         rc = verify_fail(v, tail_seq, "records missing");
     }
 out:
@@ -838,5 +854,67 @@ int sl__journal_dead_count(sl_journal *j, uint64_t *n)
     if (rc == SL_OK)
         *n = st.ms_entries;
     mdb_txn_abort(txn);
+    return rc;
+}
+
+int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size_t *pruned)
+{
+    *pruned = 0;
+    if (j->read_only)
+        return SL_ERR_PERM;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    uint64_t acked;
+    int rc = txn_begin(j, 0, &txn);
+    if (rc != SL_OK)
+        return rc;
+    if ((rc = read_u64(j, txn, META_ACKED, &acked)) != SL_OK ||
+        (rc = map_mdb(mdb_cursor_open(txn, j->db_rec, &cur))) != SL_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    sl_record *rec = malloc(sizeof *rec);
+    uint8_t anchor[40];
+    MDB_val k, v;
+    int mrc = rec ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : ENOMEM;
+    while (mrc == 0 && *pruned < max_records) {
+        if ((rc = decode_stored(&v, rec)) != SL_OK)
+            break;
+        /* only what the centre has acknowledged, only when old enough,
+         * and never a dead letter (it may still be retried) */
+        if (rec->seq > acked || rec->ev.ts_ms >= before_ms)
+            break;
+        MDB_val dk = {8, k.mv_data}, dv;
+        if (j->have_dlq && mdb_get(txn, j->db_dlq, &dk, &dv) == 0)
+            break;
+        MDB_val tk = {strlen(rec->ev.txn_id), rec->ev.txn_id};
+        int drc = mdb_del(txn, j->db_txn, &tk, NULL);
+        if (drc != 0 && drc != MDB_NOTFOUND) {
+            rc = map_mdb(drc);
+            break;
+        }
+        if ((rc = map_mdb(mdb_cursor_del(cur, 0))) != SL_OK)
+            break;
+        put_be64(anchor, rec->seq);
+        memcpy(anchor + 8, rec->hash, 32);
+        (*pruned)++;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+        if (mrc == EINVAL || mrc == MDB_NOTFOUND)
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND && rc == SL_OK)
+        rc = map_mdb(mrc);
+    mdb_cursor_close(cur);
+    if (rc == SL_OK && *pruned > 0) {
+        MDB_val ak = {sizeof META_ANCHOR - 1, (void *)META_ANCHOR}, av = {40, anchor};
+        rc = map_mdb(mdb_put(txn, j->db_meta, &ak, &av, 0));
+    }
+    free(rec);
+    if (rc == SL_OK && *pruned > 0)
+        rc = map_mdb(mdb_txn_commit(txn));
+    else
+        mdb_txn_abort(txn);
+    if (rc != SL_OK)
+        *pruned = 0;
     return rc;
 }

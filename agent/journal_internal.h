@@ -27,6 +27,13 @@ typedef struct sl__dead_letter {
 int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter *rejects,
                     size_t n_rejects, int *advanced);
 
+/* Remove up to max_records of the oldest records that the centre has
+ * acknowledged and that were recorded before before_ms (retention).  Dead
+ * letters and anything unacknowledged are never removed.  The last removed
+ * record's seq and hash are kept as the chain's anchor, so verify still
+ * checks the remaining chain.  *pruned is the number removed. */
+int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size_t *pruned);
+
 /* Dead letters in seq order; fn returns non-zero to stop. */
 int sl__journal_dead_letters(sl_journal *j, int (*fn)(const sl__dead_letter *d, void *ctx),
                              void *ctx);

@@ -20,6 +20,9 @@ static void usage(FILE *f)
         "  journal verify [--json]            recompute the hash chain\n"
         "  export --format jsonl [--from SEQ] [--to SEQ]\n"
         "  status [--json]                    sync health: backlog, acks, connection\n"
+        "  price SKU [--at TIME] [--json]     price from the offline catalog (TIME: Unix ms\n"
+        "                                     or ISO 8601, e.g. 2026-11-24T00:00:00Z)\n"
+        "  stock SKU [--json]                 on-hand: catalog figure + this device's records\n"
         "  run                                the daemon: sync with the hub over MQTT/TLS\n"
         "  keygen [--out PATH]                create the device key (P-256, mode 0600)\n"
         "  csr --device ID --store S [--out PATH]  certificate request for the store CA\n"
@@ -110,6 +113,10 @@ int main(int argc, char **argv)
         return sl__cmd_export(&c, n, args);
     if (strcmp(cmd, "status") == 0)
         return sl__cmd_status(&c, n, args);
+    if (strcmp(cmd, "price") == 0)
+        return sl__cmd_price(&c, n, args);
+    if (strcmp(cmd, "stock") == 0)
+        return sl__cmd_stock(&c, n, args);
     if (strcmp(cmd, "run") == 0)
         return sl__cmd_run(&c, n, args);
     if (strcmp(cmd, "keygen") == 0)

@@ -243,6 +243,69 @@ typedef struct sl_verify {
  * SL_ERR_CORRUPT with *v naming the first broken sequence number. */
 SL_NODISCARD int sl_journal_verify(sl_journal *j, sl_verify *v);
 
+/* ---- the offline catalog (prices and stock) -------------------------- */
+
+#define SL_SCOPE_MAX 64      /* a catalog scope: a store id or "all" */
+
+typedef struct sl_catalog sl_catalog;
+
+/* Open the catalog under state_dir read-only (<state_dir>/catalog); it can
+ * be used while the daemon writes to it (another process).  Within one
+ * process open it once: LMDB allows one environment per file per process,
+ * so the daemon looks up through its own writer handle.  Needs write access
+ * to catalog/lock.mdb, like the journal.  SL_ERR_NOT_FOUND when no update
+ * was ever received.  On success *out is freed with sl_catalog_close(). */
+SL_NODISCARD int sl_catalog_open(sl_catalog **out, const char *state_dir);
+void sl_catalog_close(sl_catalog *cat);
+
+/* A price as the catalog gives it for one instant. */
+typedef struct sl_price {
+    char sku[SL_SKU_MAX + 1];
+    int64_t price;                 /* minor units of currency */
+    char currency[4];              /* ISO 4217 */
+    int64_t effective_from;        /* Unix ms; 0 = since the update that set it */
+    char scope[SL_SCOPE_MAX + 1];  /* the store id, or "all" (chain-wide) */
+    uint64_t version;              /* version of that scope's price catalog */
+    int64_t issued_at;             /* when the hub issued that version (Unix ms) */
+    int64_t received_at;           /* when this device applied it (Unix ms) */
+} sl_price;
+
+/* The price of sku at at_ms (Unix ms, taken literally: pass the current
+ * time for "now"): the store's entry with the latest effective_from <=
+ * at_ms, else the chain-wide ("all") one.  SL_OK with *out filled;
+ * SL_ERR_NOT_FOUND when neither scope has one (then out->scope and
+ * out->version describe the price catalog held, version 0 when none);
+ * SL_ERR_USAGE for an invalid sku; storage errors. */
+SL_NODISCARD int sl_price_lookup(sl_catalog *cat, const char *sku, int64_t at_ms,
+                                 sl_price *out);
+
+/* On-hand stock of one SKU: the hub's figure plus what this device
+ * recorded since. */
+typedef struct sl_stock {
+    char sku[SL_SKU_MAX + 1];
+    char store[SL_SCOPE_MAX + 1];
+    int64_t on_hand_milli;         /* catalog figure + local records */
+    int64_t catalog_milli;         /* the figure in the stock catalog */
+    uint64_t version;              /* stock catalog version (0 = none held) */
+    int64_t issued_at;             /* when the hub issued it (Unix ms) */
+    int64_t received_at;           /* when this device applied it (Unix ms) */
+    uint64_t watermark;            /* this device's last seq the figure reflects */
+    uint64_t local_records;        /* records after the watermark touching sku */
+    uint64_t last_seq;             /* last journal record read (0 = none) */
+    int counted;                   /* a count in those records reset the figure */
+} sl_stock;
+
+/* On-hand of sku: the stock catalog's figure plus device_id's own journal
+ * records with seq > its watermark, in seq order: sale lines subtract,
+ * return lines with disposition restock add (damaged: no change),
+ * adjustments add their signed qty, and a count sets the figure to the
+ * counted qty (later records apply on top).  j may be NULL (no journal
+ * yet: the catalog figure alone).  SL_OK; SL_ERR_NOT_FOUND when no stock
+ * catalog is held or sku is not in it (out->version says which: 0 = none);
+ * SL_ERR_USAGE; SL_ERR_TOO_LARGE if the sum overflows; storage errors. */
+SL_NODISCARD int sl_stock_lookup(sl_catalog *cat, sl_journal *j, const char *device_id,
+                                 const char *sku, sl_stock *out);
+
 /* Lowercase hex of a 32-byte hash into out[65]. */
 void sl_hash_hex(const uint8_t hash[32], char out[65]);
 

@@ -19,9 +19,12 @@ unit=""
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] && unit="$unit $t"
 done
+# prove's own exit status, not tee's: a failing test must fail the run
+rcfile=$(mktemp)
+trap 'rm -f "$log" "$rcfile"' EXIT
 # shellcheck disable=SC2086
-prove -j"${PROVE_JOBS:-2}" -e '' $unit tests/cli/*.t 2>&1 | tee "$log"
-rc=$?
+{ prove -j"${PROVE_JOBS:-2}" -e '' $unit tests/cli/*.t 2>&1; echo $? > "$rcfile"; } | tee "$log"
+rc=$(cat "$rcfile")
 # prove's own summary, condensed to the one line CI reads
 tests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log" | tail -n 1)
 failed=$(awk '/^Failed [0-9]+\/[0-9]+ subtests/ {split($2, a, "/"); f += a[1]} END {print f + 0}' "$log")

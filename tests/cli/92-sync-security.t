@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; agent_kill dev-2; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 17
+plan 20
 
 sync_setup
 ok $? "broker started"
@@ -54,14 +54,23 @@ diag "expired certificate: $(status_err dev-old)"
 is "$(acked dev-old)" 0 "expired certificate: nothing retired"
 agent_stop dev-old
 
-# 4. Dead letters: the hub rejects a GBP sale (it accepts EUR only)
-agent_conf dev-1 "batch_max_records = 10"
+# 4. Dead letters: the hub rejects a GBP sale (it accepts EUR only).
+#    retention_days = 0: retired records go as soon as they are acked, but
+#    never a dead letter.
+agent_conf dev-1 "batch_max_records = 10
+[journal]
+retention_days = 0"
 gen_sales G 1 1 GBP | ag dev-1 record > /dev/null
 agent_start dev-1
 wait_for 20 '[ "$(acked dev-1)" = 6 ]'
 ok $? "all 6 of dev-1's records acknowledged (the rejected one too)"
 like "$(ag dev-1 status --json)" '"dead_letters":1' "the rejected record is a dead letter on the device"
 like "$(ag dev-1 status; echo "exit=$?")" "exit=1" "status exits 1 (degraded) with a dead letter"
+wait_for 10 '[ "$(ag dev-1 journal list --json | wc -l)" -eq 1 ]'
+ok $? "retention 0: the 5 retired records were pruned, the dead letter kept"
+like "$(ag dev-1 journal list --json)" '"seq":6,.*"currency":"GBP"' "the kept record is the rejected GBP sale"
+ag dev-1 journal verify > /dev/null
+ok $? "the pruned journal still verifies from its anchor"
 agent_stop dev-1
 is "$?" 0 "agent stopped cleanly"
 done_testing
