@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
+#include "catmsg.h"
 #include "cborio.h"
 #include "cli.h"
 #include "crypto.h"
@@ -46,7 +48,54 @@ struct daemon {
     uint64_t state_written;
     int64_t cert_not_before, cert_not_after;   /* our own certificate */
     uint64_t next_prune;
+    /* the offline catalog (only with catalog_pubkey set) */
+    sl_catalog *cat;
+    sl__pub *catpub;
+    char topic_cat[3][256], topic_catreq[256];
+    uint64_t catreq_last[3];   /* mono ms of the last snapshot request */
 };
+
+/* A price or stock update arrived on topic i. */
+static void catalog_message(struct daemon *d, int i, const void *payload, size_t len)
+{
+    sl__cat_result res;
+    int rc = sl__catalog_apply(d->cat, d->catpub, sl_plat_now_ms(), d->c->cfg.device_id,
+                               payload, len, &res);
+    if (rc != SL_OK) {
+        sl_plat_log(SL_LOG_ERR, "catalog: %s", res.reason);
+        return;
+    }
+    switch (res.outcome) {
+    case SL_CAT_APPLIED:
+        sl_plat_log(SL_LOG_INFO, "catalog: applied %s", d->topic_cat[i]);
+        break;
+    case SL_CAT_STALE:
+        break;   /* re-delivery of what we hold: harmless */
+    case SL_CAT_REJECTED:
+        sl_plat_log(SL_LOG_WARNING, "catalog: rejected an update on %s: %s", d->topic_cat[i],
+                    res.reason);
+        break;
+    case SL_CAT_NEED_SNAPSHOT: {
+        /* a delta is missing (brokers drop queued messages past their
+         * limit): ask for a snapshot, at most once a minute per topic */
+        uint64_t now = sl_plat_mono_ms();
+        if (d->catreq_last[i] && now - d->catreq_last[i] < 60000)
+            break;
+        sl__catreq q = {.type = res.type, .have_version = res.held_version};
+        uint8_t b[SL_CATREQ_MAX];
+        size_t n;
+        int mid;
+        snprintf(q.scope, sizeof q.scope, "%s", res.scope);
+        if (sl__catreq_encode(&q, b, sizeof b, &n) == SL_OK &&
+            sl__mqtt_publish(d->mqtt, d->topic_catreq, b, n, 0, &mid) == SL_OK) {
+            d->catreq_last[i] = now;
+            sl_plat_log(SL_LOG_NOTICE, "catalog: gap on %s, requested a snapshot",
+                        d->topic_cat[i]);
+        }
+        break;
+    }
+    }
+}
 
 /* Retention: drop acknowledged records older than retention_days, a
  * bounded number per transaction so recording never waits long. */
@@ -169,6 +218,8 @@ static void ev_connected(void *ctx, int session_present, unsigned receive_max)
     set_conn(d, "connected");
     /* always subscribe: a broker that lost its persistence forgot us */
     sl__mqtt_subscribe(d->mqtt, d->topic_ack);
+    for (int i = 0; d->cat != NULL && i < 3; i++)
+        sl__mqtt_subscribe(d->mqtt, d->topic_cat[i]);
     if ((n = status_payload(d, 1, st, sizeof st)) > 0) {
         int mid;
         sl__mqtt_publish(d->mqtt, d->topic_status, st, n, 1, &mid);
@@ -216,7 +267,13 @@ static void ev_message(void *ctx, const char *topic, const void *payload, size_t
         d->state_dirty = 1;
         if (d->c->cfg.retention_days == 0)
             d->next_prune = 0;   /* keep nothing retired: prune on each ack */
+        return;
     }
+    for (int i = 0; d->cat != NULL && i < 3; i++)
+        if (strcmp(topic, d->topic_cat[i]) == 0) {
+            catalog_message(d, i, payload, len);
+            return;
+        }
 }
 
 static void try_connect(struct daemon *d)
@@ -285,6 +342,25 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         ex = sl__cli_exit(rc);
         goto out;
     }
+    if (cfg->catalog_pubkey[0]) {
+        if ((rc = sl__pub_load(&d.catpub, cfg->catalog_pubkey)) != SL_OK) {
+            sl__cli_err("run: cannot load catalog_pubkey %s: %s", cfg->catalog_pubkey,
+                        sl_strerror(rc));
+            ex = EX_CONFIG_;
+            goto out;
+        }
+        if ((rc = sl__catalog_open_rw(&d.cat, cfg->state_dir, cfg->store_id, 0)) != SL_OK) {
+            sl__cli_err("run: cannot open the catalog: %s", sl_strerror(rc));
+            ex = sl__cli_exit(rc);
+            goto out;
+        }
+        sl__cat_topic(cfg->topic_prefix, cfg->store_id, SL_CAT_PRICES, d.topic_cat[0], 256);
+        sl__cat_topic(cfg->topic_prefix, cfg->store_id, SL_CAT_STOCK, d.topic_cat[1], 256);
+        sl__cat_topic(cfg->topic_prefix, SL_CAT_SCOPE_ALL, SL_CAT_PRICES, d.topic_cat[2], 256);
+    } else {
+        sl_plat_log(SL_LOG_WARNING, "catalog_pubkey not set: price and stock updates are not "
+                    "received");
+    }
     d.scfg = (sl__sync_cfg){
         .device = cfg->device_id, .store = cfg->store_id, .prefix = cfg->topic_prefix,
         .batch_max_records = cfg->batch_max_records, .batch_max_bytes = cfg->batch_max_bytes,
@@ -299,6 +375,7 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
     }
     sl__sync_topic(&d.scfg, "ack", d.topic_ack, sizeof d.topic_ack);
     sl__sync_topic(&d.scfg, "status", d.topic_status, sizeof d.topic_status);
+    sl__sync_topic(&d.scfg, "catalog-request", d.topic_catreq, sizeof d.topic_catreq);
     d.offline_len = status_payload(&d, 0, d.offline_msg, sizeof d.offline_msg);
     sl__mqtt_cfg mc = {
         .host = cfg->broker_host, .port = (int)cfg->broker_port, .ca_file = cfg->ca_file,
@@ -417,6 +494,8 @@ out:
     sl_plat_close(watch);
     sl__mqtt_free(d.mqtt);
     sl__sync_free(d.sync);
+    sl_catalog_close(d.cat);
+    sl__pub_free(d.catpub);
     sl_journal_close(d.j);
     free(cert);
     sl__key_free(key);
