@@ -146,6 +146,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
 	           $(DESTDIR)/etc/storelink
 	install -m 0755 $(BUILD)/storelink $(DESTDIR)$(PREFIX)/bin/storelink
+	install -m 0755 $(BUILD)/storelink-hub $(DESTDIR)$(PREFIX)/bin/storelink-hub
 	install -m 0644 include/storelink.h $(DESTDIR)$(PREFIX)/include/storelink.h
 	install -m 0644 $(BUILD)/libstorelink.a $(DESTDIR)$(PREFIX)/lib/libstorelink.a
 	install -m 0644 docs/storelink.conf.sample $(DESTDIR)/etc/storelink/storelink.conf.sample
