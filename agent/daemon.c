@@ -6,8 +6,9 @@
  * SIGTERM/SIGINT: stop sending new batches, wait (bounded) for the acks
  * of what is in flight, publish the retained "offline" status ourselves
  * (a clean DISCONNECT suppresses the last will) and exit 0.
- * SIGHUP: re-read the configuration and apply the log level; broker,
- * identity and batch settings take effect at the next start.
+ * SIGHUP: re-read the configuration and apply log level, batch limits,
+ * window, ack timeout and retention; broker, identity and catalog settings
+ * are named in the log as needing a restart.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -464,6 +465,29 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                                     sizeof err) == SL_OK) {
                     cfg->log_level = fresh.log_level;
                     sl_plat_log_set_level(fresh.log_level);
+                    cfg->batch_max_records = fresh.batch_max_records;
+                    cfg->batch_max_bytes = fresh.batch_max_bytes;
+                    cfg->max_inflight = fresh.max_inflight;
+                    cfg->ack_timeout = fresh.ack_timeout;
+                    cfg->retention_days = fresh.retention_days;
+                    sl__sync_set_limits(d.sync, cfg->batch_max_records, cfg->batch_max_bytes,
+                                        (unsigned)cfg->max_inflight, cfg->ack_timeout * 1000);
+                    /* --state-dir on the command line still wins */
+                    memcpy(fresh.state_dir, cfg->state_dir, sizeof fresh.state_dir);
+                    resolve_identity_paths(&fresh);
+                    const char *restart[] = {
+                        strcmp(fresh.broker_host, cfg->broker_host) ||
+                            fresh.broker_port != cfg->broker_port ? "broker" : NULL,
+                        strcmp(fresh.ca_file, cfg->ca_file) || strcmp(fresh.cert_file, cfg->cert_file) ||
+                            strcmp(fresh.key_file, cfg->key_file) ? "TLS files" : NULL,
+                        strcmp(fresh.device_id, cfg->device_id) ||
+                            strcmp(fresh.store_id, cfg->store_id) ? "device/store id" : NULL,
+                        strcmp(fresh.catalog_pubkey, cfg->catalog_pubkey) ? "catalog_pubkey" : NULL,
+                    };
+                    for (size_t r = 0; r < sizeof restart / sizeof restart[0]; r++)
+                        if (restart[r] != NULL)
+                            sl_plat_log(SL_LOG_WARNING, "reload: %s changed: restart storelink "
+                                        "to apply it", restart[r]);
                     sl_plat_log(SL_LOG_NOTICE, "configuration reloaded");
                 } else {
                     sl_plat_log(SL_LOG_ERR, "reload failed, keeping the running config: %s", err);

@@ -279,6 +279,20 @@ uint64_t sl__sync_tick(sl__sync *s, uint64_t now_ms)
     return next;
 }
 
+void sl__sync_set_limits(sl__sync *s, size_t batch_max_records, size_t batch_max_bytes,
+                         unsigned max_inflight, uint64_t ack_timeout_ms)
+{
+    s->cfg.batch_max_records = batch_max_records;
+    s->cfg.batch_max_bytes = batch_max_bytes;
+    s->cfg.ack_timeout_ms = ack_timeout_ms;
+    if (max_inflight > 0 && max_inflight <= SL_SYNC_MAX_INFLIGHT) {
+        s->cfg.max_inflight = max_inflight;
+        /* a smaller window applies as acks arrive; never above the broker's */
+        if (s->window > max_inflight || s->window == 0)
+            s->window = max_inflight;
+    }
+}
+
 void sl__sync_stop_sending(sl__sync *s)
 {
     s->stopped = 1;

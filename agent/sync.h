@@ -73,6 +73,10 @@ void sl__sync_kick(sl__sync *s, uint64_t now_ms);
 /* Timers; returns the next time (monotonic ms) the engine wants a tick,
  * or UINT64_MAX when it has nothing pending. */
 uint64_t sl__sync_tick(sl__sync *s, uint64_t now_ms);
+/* Apply new batch limits, window and ack timeout (SIGHUP); takes effect
+ * with the next batch. */
+void sl__sync_set_limits(sl__sync *s, size_t batch_max_records, size_t batch_max_bytes,
+                         unsigned max_inflight, uint64_t ack_timeout_ms);
 /* Stop starting new batches (shutdown drain); in-flight ones still
  * complete when their acks arrive. */
 void sl__sync_stop_sending(sl__sync *s);
