@@ -9,6 +9,7 @@
 # Env: BUILD         build directory holding bench/ (default build)
 #      BENCH_N       records per journal phase (default 2000)
 #      BENCH_ROUNDS  alternating floor/api rounds, medians reported (default 5)
+#      SYNC_*        the sync benchmark run at the end, see bench/sync_bench.sh
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -160,6 +161,13 @@ row "codec encode, instructions/record" "$(or_na "$enc_ipr")" "<= 3,000" "$(verd
 row "codec decode, instructions/record" "$(or_na "$dec_ipr")" "<= 6,000" "$(verdict "$dec_ipr" "<=" "$GOAL_DEC")"
 row "encoded sale (3 lines, 1 tender)" "$(if [ -n "$enc_bytes" ]; then echo "$enc_bytes B"; else echo n/a; fi)" "" ""
 echo "(bytes written: $bsrc; rec/s = records / sum of call times; latency per call)"
+
+# ---- 4. sync: wire bytes and drain throughput (its own table) ---------
+echo
+if ! BUILD=$BUILD ./bench/sync_bench.sh; then
+    echo "bench/run.sh: bench/sync_bench.sh failed" >&2
+    failed=1
+fi
 
 if [ "$failed" -ne 0 ]; then
     echo "bench/run.sh: a benchmark program failed (see above)" >&2
