@@ -8,6 +8,7 @@
 #include "cborio.h"
 #include "codec.h"
 #include "hash.h"
+#include "journal_internal.h"
 
 enum { BK_VERSION = 1, BK_DEVICE = 2, BK_STORE = 3, BK_FIRST = 4, BK_LAST = 5,
        BK_PREV = 6, BK_CURRENCY = 7, BK_COMP = 8, BK_BODY = 9, BK_CERT = 10,
@@ -75,7 +76,7 @@ int sl__batch_build(sl_journal *j, uint64_t from_seq, const sl__batch_opts *o,
     /* room for the envelope around the body */
     size_t overhead = 256 + o->cert_len + SL_SIG_MAX;
     c->limit = o->max_bytes > overhead + 1024 ? o->max_bytes - overhead : 1024;
-    rc = sl_journal_foreach(j, from_seq, 0, add_record, c);
+    rc = sl__journal_foreach_nohash(j, from_seq, 0, add_record, c);
     if (c->err) {
         rc = c->err;
         goto out;

@@ -482,8 +482,23 @@ int sl_journal_get(sl_journal *j, uint64_t seq, sl_record *rec)
     return rc;
 }
 
+static int foreach_impl(sl_journal *j, uint64_t from_seq, uint64_t limit, sl_record_fn fn,
+                        void *ctx, int with_hash);
+
 int sl_journal_foreach(sl_journal *j, uint64_t from_seq, uint64_t limit,
                        sl_record_fn fn, void *ctx)
+{
+    return foreach_impl(j, from_seq, limit, fn, ctx, 1);
+}
+
+int sl__journal_foreach_nohash(sl_journal *j, uint64_t from_seq, uint64_t limit,
+                               sl_record_fn fn, void *ctx)
+{
+    return foreach_impl(j, from_seq, limit, fn, ctx, 0);
+}
+
+static int foreach_impl(sl_journal *j, uint64_t from_seq, uint64_t limit, sl_record_fn fn,
+                        void *ctx, int with_hash)
 {
     if (!j->have_dbs)
         return SL_OK;
@@ -501,6 +516,8 @@ int sl_journal_foreach(sl_journal *j, uint64_t from_seq, uint64_t limit,
         rc = SL_ERR_NOMEM;
         goto out;
     }
+    if (!with_hash)
+        memset(rec->hash, 0, sizeof rec->hash);
     uint8_t key[8];
     put_be64(key, from_seq);
     MDB_val k = {8, key}, v;
@@ -508,7 +525,10 @@ int sl_journal_foreach(sl_journal *j, uint64_t from_seq, uint64_t limit,
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     rc = SL_OK;
     while (mrc == 0 && (limit == 0 || n < limit)) {
-        if (k.mv_size != 8 || (rc = decode_stored(&v, rec)) != SL_OK) {
+        if (k.mv_size != 8 ||
+            (rc = with_hash ? decode_stored(&v, rec)
+                            : sl__codec_decode(v.mv_data, v.mv_size, SL_ENC_STORED, NULL,
+                                               &rec->ev, &rec->seq, rec->prev_hash)) != SL_OK) {
             rc = SL_ERR_CORRUPT;
             break;
         }
