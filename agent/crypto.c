@@ -18,7 +18,24 @@
 
 struct sl__key { mbedtls_pk_context pk; };
 struct sl__pub { mbedtls_pk_context pk; };
-struct sl__ca { mbedtls_x509_crt crt; };
+/* Certificates this CA has already vouched for: every batch of a device
+ * carries the same certificate, and checking its chain costs as much as
+ * checking the batch's own signature.  An entry is trusted for at most an
+ * hour and never past the certificate's own expiry. */
+#define CERT_CACHE 64
+#define CERT_CACHE_MS (3600 * 1000LL)
+struct cert_seen {
+    uint8_t der_hash[32];
+    char cn[65];
+    int64_t until_ms;
+};
+struct sl__ca {
+    mbedtls_x509_crt crt;
+    struct cert_seen seen[CERT_CACHE];
+    unsigned next;
+};
+
+static int64_t x509_ms(const mbedtls_x509_time *t);
 
 /* One DRBG per process, seeded from the kernel on first use. */
 static mbedtls_ctr_drbg_context drbg;
@@ -191,12 +208,20 @@ int sl__cert_check_sig(sl__ca *ca, const uint8_t *der, size_t derlen, const char
     mbedtls_x509_crt crt;
     uint32_t flags = 0;
     int rc = SL_ERR_CRYPTO;
+    uint8_t dh[32];
+    int64_t now = sl_plat_now_ms();
+    struct cert_seen *hit = NULL;
+    sl__sha256(der, derlen, dh);
+    for (unsigned i = 0; i < CERT_CACHE; i++)
+        if (ca->seen[i].until_ms > now && memcmp(ca->seen[i].der_hash, dh, 32) == 0 &&
+            strcmp(ca->seen[i].cn, cn) == 0)
+            hit = &ca->seen[i];
     mbedtls_x509_crt_init(&crt);
     if (mbedtls_x509_crt_parse_der(&crt, der, derlen) != 0) {
         snprintf(why, whysz, "device certificate does not parse");
         goto out;
     }
-    if (mbedtls_x509_crt_verify(&crt, &ca->crt, NULL, cn, &flags, NULL, NULL) != 0) {
+    if (hit == NULL && mbedtls_x509_crt_verify(&crt, &ca->crt, NULL, cn, &flags, NULL, NULL) != 0) {
         if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
             snprintf(why, whysz, "certificate CN is not %s", cn);
         else if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
@@ -215,6 +240,13 @@ int sl__cert_check_sig(sl__ca *ca, const uint8_t *der, size_t derlen, const char
                                                   MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
         snprintf(why, whysz, "device certificate is not a client (clientAuth) certificate");
         goto out;
+    }
+    if (hit == NULL) {
+        struct cert_seen *e = &ca->seen[ca->next++ % CERT_CACHE];
+        int64_t until = now + CERT_CACHE_MS, exp = x509_ms(&crt.valid_to);
+        memcpy(e->der_hash, dh, 32);
+        snprintf(e->cn, sizeof e->cn, "%s", cn);
+        e->until_ms = until < exp ? until : exp;
     }
     uint8_t h[32];
     sl__sha256(data, len, h);
