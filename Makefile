@@ -1,10 +1,28 @@
 # storelink - see README.md.  `make`, `make test`, `make demo`, `make bench`.
 #
 # Variables a packager or integrator may set (all optional):
-#   CC CFLAGS CPPFLAGS LDFLAGS PKG_CONFIG PREFIX DESTDIR CROSS_COMPILE
+#   CC CFLAGS CPPFLAGS LDFLAGS PKG_CONFIG PREFIX DESTDIR CROSS_COMPILE SYSROOT
 #   SANITIZE=1   build and test with AddressSanitizer + UBSan (build/asan)
+#   TARGET=armhf|arm64  cross-build into build/<target> (toolchain/<target>.mk) against
+#                the Debian sysroot build/sysroot-<target> made by cross/sysroot.sh;
+#                `make cross-test TARGET=...` runs the tests under qemu-user
 # The project's own flags live in SL_CFLAGS so a command-line CFLAGS= adds
 # to them instead of erasing them.
+
+TARGET ?= native
+ifeq ($(wildcard toolchain/$(TARGET).mk),)
+$(error TARGET=$(TARGET): no toolchain/$(TARGET).mk (use native, armhf or arm64))
+endif
+include toolchain/$(TARGET).mk
+# A cross TARGET builds against its own Debian sysroot unless SYSROOT is given
+# (an integrator's SDK: make CROSS_COMPILE=... SYSROOT=...).
+ifneq ($(TARGET),native)
+ifeq ($(origin SYSROOT),undefined)
+SYSROOT = $(CURDIR)/build/sysroot-$(TARGET)
+SYSROOT_OWN = yes
+endif
+endif
+SYSROOT ?=
 
 CROSS_COMPILE ?=
 ifeq ($(origin CC),default)
@@ -19,23 +37,63 @@ DESTDIR ?=
 CFLAGS ?= -O2 -g
 SANITIZE ?=
 
+ifeq ($(TARGET),native)
+BUILD_ROOT = build
+else
+BUILD_ROOT = build/$(TARGET)
+endif
 ifeq ($(SANITIZE),1)
-BUILD ?= build/asan
+BUILD ?= $(BUILD_ROOT)/asan
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
-BUILD ?= build
+BUILD ?= $(BUILD_ROOT)
 SAN_FLAGS =
+endif
+
+# With a sysroot: --sysroot for the compiler and the linker, and pkg-config reads
+# the sysroot's .pc files only. GNU make 4.3 does not pass exported variables to
+# $(shell ...), so the environment is put inline into PKG_CONFIG itself: every
+# $(shell $(PKG_CONFIG) ...) below gets it. PKG_CONFIG_SYSROOT_DIR and
+# PKG_CONFIG_LIBDIR from the environment or the command line take precedence.
+ifneq ($(SYSROOT),)
+SYSROOT_FLAGS = --sysroot=$(SYSROOT)
+PC_TRIPLET = $(or $(TRIPLET),$(patsubst %-,%,$(notdir $(CROSS_COMPILE))))
+PKG_CONFIG_SYSROOT_DIR ?= $(SYSROOT)
+PKG_CONFIG_LIBDIR ?= $(if $(PC_TRIPLET),$(SYSROOT)/usr/lib/$(PC_TRIPLET)/pkgconfig:)$(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
+override PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR='$(PKG_CONFIG_SYSROOT_DIR)' PKG_CONFIG_LIBDIR='$(PKG_CONFIG_LIBDIR)' $(PKG_CONFIG)
+else
+SYSROOT_FLAGS =
+endif
+# goals that compile or link (not only clean/deps)
+SL_BUILD_GOALS := $(if $(MAKECMDGOALS),$(filter-out clean deps,$(MAKECMDGOALS)),all)
+# cross/sysroot.sh makes the Debian sysroot before anything is compiled: make
+# remakes this included file first, then starts over with the sysroot in place
+ifeq ($(SYSROOT_OWN),yes)
+ifneq ($(SL_BUILD_GOALS),)
+include $(SYSROOT)/.sysroot.mk
+endif
 endif
 
 PC_LIBS = lmdb libcbor jansson inih libzstd libmosquitto
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PC_LIBS) 2>/dev/null)
 PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PC_LIBS) 2>/dev/null)
+# against a sysroot, a missing .pc file stops the build here rather than at the link
+ifneq ($(SYSROOT),)
+ifneq ($(SL_BUILD_GOALS),)
+ifneq ($(if $(filter yes,$(SYSROOT_OWN)),$(wildcard $(SYSROOT)/.sysroot.mk),$(SYSROOT)),)
+ifeq ($(strip $(PC_LDLIBS)),)
+$(error pkg-config found no $(PC_LIBS) under SYSROOT=$(SYSROOT): $(shell $(PKG_CONFIG) --print-errors --libs $(PC_LIBS) 2>&1 | head -n 1))
+endif
+endif
+endif
+endif
 # Debian's mbedtls 2.28 ships no .pc file
 MBED_LIBS = -lmbedtls -lmbedx509 -lmbedcrypto
 
 SL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-            -Wformat=2 -Wno-format-nonliteral -Iinclude -Iplatform -Iagent $(PC_CFLAGS) $(SAN_FLAGS)
-SL_LDFLAGS = $(SAN_FLAGS)
+            -Wformat=2 -Wno-format-nonliteral -Iinclude -Iplatform -Iagent $(PC_CFLAGS) $(SAN_FLAGS) \
+            $(TARGET_CPPFLAGS) $(TARGET_CFLAGS) $(SYSROOT_FLAGS)
+SL_LDFLAGS = $(SAN_FLAGS) $(TARGET_CFLAGS) $(SYSROOT_FLAGS)
 LDLIBS_ALL = $(PC_LDLIBS) $(MBED_LIBS) -lm
 
 LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.c \
@@ -48,7 +106,7 @@ APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record
 MAIN_SRCS = agent/main.c
 # storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
-HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c
+HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c hub/catalog_pub.c
 HUB_RUN_SRCS = hub/mqtt.c hub/posix_sys.c hub/main.c
 HUB_APP_SRCS = agent/json_event.c
 HUB_PC_LIBS = sqlite3 libmosquitto
@@ -67,7 +125,12 @@ UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 .PHONY: all clean install deps test demo bench check-clang
+ifeq ($(TARGET),native)
 all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(BUILD)/storelink-hub
+else
+# a device build: the agent, the library and the tests (the hub runs centrally)
+all: $(BUILD)/storelink $(BUILD)/libstorelink.a tests-bin
+endif
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -153,5 +216,46 @@ install: all
 
 clean:
 	rm -rf build
+
+# --- cross-building (README, "Cross-building") ---------------------------------
+# make TARGET=armhf|arm64            the agent, the library and the tests in build/<target>
+# make sysroot TARGET=...            only the Debian sysroot build/sysroot-<target>
+# make cross-test TARGET=...         unit + CLI tests of the cross-built binaries under
+#                                    qemu-user, the sync test against the native hub
+.PHONY: sysroot cross-test
+build/.deps-cross-stamp: toolchain/deps.sh
+	./toolchain/deps.sh build test cross
+	@mkdir -p build && touch $@
+
+ifneq ($(TARGET),native)
+deps: build/.deps-cross-stamp
+# these run the binaries on the host
+test demo bench check-clang: native-only
+.PHONY: native-only
+native-only:
+	@echo "make $(MAKECMDGOALS): not for TARGET=$(TARGET); use make cross-test TARGET=$(TARGET)" >&2; exit 2
+# a changed toolchain definition rebuilds the target's objects
+$(LIB_OBJS) $(APP_OBJS) $(MAIN_OBJS) $(HUB_OBJS) $(HUB_RUN_OBJS) $(HUB_APP_OBJS) \
+$(UNIT_TESTS:%=$(BUILD)/obj/tests/unit/%.o) $(BUILD)/obj/tests/unit/writer.o \
+$(BUILD)/obj/tests/unit/catalog_feed.o: toolchain/$(TARGET).mk
+endif
+
+ifeq ($(SYSROOT_OWN),yes)
+$(SYSROOT)/.sysroot.mk: cross/sysroot.sh
+	./cross/sysroot.sh $(TARGET)
+endif
+
+sysroot:
+	@test "$(SYSROOT_OWN)" = yes || { echo "make sysroot: needs TARGET=armhf or TARGET=arm64" \
+	    "(a SYSROOT= of your own is used as it is)" >&2; exit 2; }
+	./cross/sysroot.sh $(TARGET)
+
+cross-test: build/.deps-cross-stamp
+	@test "$(TARGET)" != native || { echo "make cross-test: needs TARGET=armhf or TARGET=arm64" >&2; exit 2; }
+	$(MAKE) all
+	$(MAKE) TARGET=native SYSROOT= CROSS_COMPILE= BUILD=build build/storelink-hub
+	BUILD=$(BUILD) SL_TARGET=$(TARGET) SL_SYSROOT=$(SYSROOT) \
+	    SL_RUN="$(CURDIR)/cross/qemu-run.sh $(TARGET)" SL_HUB_BIN=$(CURDIR)/build/storelink-hub \
+	    ./tests/run.sh
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

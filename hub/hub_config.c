@@ -32,6 +32,7 @@ static const struct key keys[] = {
     KEY("hub", share_group, K_ID),
     KEY("hub", currencies, K_CURRENCIES),
     KEY("hub", device_ca_file, K_OPT_STR),
+    KEY("hub", catalog_key, K_OPT_STR),
     KEY("log", log_level, K_LOGLEVEL),
 };
 

@@ -32,6 +32,8 @@ typedef struct hub_config {
     size_t n_currencies;                /* currencies = EUR,USD (empty: any) */
     char currencies[HUB_MAX_CURRENCIES][4];
     char device_ca_file[HUB_PATH_MAX];  /* "" = ca_file */
+    char catalog_key[HUB_PATH_MAX];     /* catalog signing key (PEM P-256), "" = none:
+                                           no publish, no snapshot re-issue */
     /* [log] */
     int log_level;                      /* default info */
     unsigned n_warn;

@@ -1,6 +1,7 @@
 /*
  * storelink-hub - the central consumer: stores device batches exactly once
- * and acknowledges them (docs/PROTOCOL.md "Hub").  `--config PATH` may appear anywhere
+ * and acknowledges them (docs/PROTOCOL.md "Hub"), and the source of the
+ * devices' signed price and stock catalog (catalog_pub.h).  `--config PATH` may appear anywhere
  * on the command line.
  */
 #include <jansson.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_pub.h"
 #include "export.h"
 #include "hub_config.h"
 #include "log.h"
@@ -18,7 +20,11 @@
 
 /* sysexits(3) */
 enum { EX_OK_ = 0, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOINPUT_ = 66, EX_UNAVAILABLE_ = 69,
-       EX_SOFTWARE_ = 70, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77, EX_CONFIG_ = 78 };
+       EX_SOFTWARE_ = 70, EX_CANTCREAT_ = 73, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77,
+       EX_CONFIG_ = 78 };
+
+/* --expires-in at most ten years */
+#define EXPIRES_IN_MAX_S (10LL * 366 * 86400)
 
 static void usage(FILE *f)
 {
@@ -31,14 +37,25 @@ static void usage(FILE *f)
         "                                      stored records as JSON lines, in id order\n"
         "  devices [--json]                    devices, last acked seq, rejected count\n"
         "  count [--device D]                  number of stored records\n"
+        "  publish prices FILE.csv --store S|all [--delta] [--expires-in SECONDS]\n"
+        "  publish stock FILE.csv --store S [--delta] [--expires-in SECONDS]\n"
+        "                                      sign a price or stock update with the\n"
+        "                                      catalog key and publish it to the devices\n"
+        "                                      (CSV header: sku,price,currency[,effective_from]\n"
+        "                                      or sku,on_hand)\n"
+        "  catalog-keygen [--out KEY] [--pub PUB]\n"
+        "                                      create the catalog key (default: [hub]\n"
+        "                                      catalog_key) and its public half for the\n"
+        "                                      devices' catalog_pubkey (default KEY.pub)\n"
         "  version                             print the version\n"
         "  help                                this text\n"
         "\n"
         "options:\n"
         "  --config PATH   configuration file (default " HUB_DEFAULT_CONFIG ")\n"
         "\n"
-        "exit codes: 0 ok, 64 usage, 66 no database, 69 broker refused us,\n"
-        "74 I/O or database, 78 configuration\n");
+        "exit codes: 0 ok, 64 usage, 65 invalid CSV, 66 no database or file,\n"
+        "69 broker unreachable or refused us, 73 key exists, 74 I/O or database,\n"
+        "78 configuration\n");
 }
 
 static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -256,6 +273,181 @@ static int cmd_count(const hub_config *cfg, int argc, char **argv)
     return EX_OK_;
 }
 
+/* mkdir -p of the directory holding path */
+static int make_parent(const char *path, unsigned mode)
+{
+    char dir[HUB_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return SL_OK;
+    *slash = '\0';
+    int rc = sl_plat_mkdir_p(dir, mode);
+    if (rc != SL_OK)
+        err("cannot create %s: %s", dir, sl_strerror(rc));
+    return rc;
+}
+
+static int cmd_catalog_keygen(const hub_config *cfg, int argc, char **argv)
+{
+    const char *out = cfg->catalog_key[0] ? cfg->catalog_key : NULL, *pub = NULL;
+    char pubdef[HUB_PATH_MAX + 8];
+    sl__key *k = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (strcmp(argv[i], "--pub") == 0 && i + 1 < argc) {
+            pub = argv[++i];
+        } else {
+            err("catalog-keygen: unknown option '%s' (usage: storelink-hub catalog-keygen "
+                "[--out KEY] [--pub PUB])", argv[i]);
+            return EX_USAGE_;
+        }
+    }
+    if (out == NULL || out[0] == '\0') {
+        err("catalog-keygen: no --out KEY and no [hub] catalog_key in the configuration");
+        return EX_USAGE_;
+    }
+    if (pub == NULL) {
+        snprintf(pubdef, sizeof pubdef, "%s.pub", out);
+        pub = pubdef;
+    }
+    if (make_parent(out, 0700) != SL_OK || make_parent(pub, 0755) != SL_OK)
+        return EX_CANTCREAT_;
+    int rc = sl__key_generate(out);
+    if (rc == SL_ERR_CONFLICT) {
+        err("catalog-keygen: %s already exists; a catalog key is never overwritten", out);
+        return EX_CANTCREAT_;
+    }
+    if (rc == SL_OK)
+        rc = sl__key_load(&k, out);
+    if (rc == SL_OK)
+        rc = sl__key_write_pub(k, pub);
+    sl__key_free(k);
+    if (rc != SL_OK) {
+        err("catalog-keygen: cannot write %s / %s: %s", out, pub, sl_strerror(rc));
+        return exit_code(rc);
+    }
+    printf("catalog key written to %s (mode 0600): set [hub] catalog_key to it\n"
+           "public key written to %s: install it on the devices as catalog_pubkey\n", out, pub);
+    return EX_OK_;
+}
+
+static int cmd_publish(const hub_config *cfg, int argc, char **argv)
+{
+    static const char use[] = "storelink-hub publish prices|stock FILE.csv --store S "
+                              "[--delta] [--expires-in SECONDS]";
+    const char *file = NULL, *store = NULL;
+    int type = 0, delta = 0, ex;
+    int64_t expires_s = 0;
+    hub_cat_items items = {0, 0, NULL, NULL};
+    hub_cat_msg msg = {0};
+    hub_store *st = NULL;
+    hub_pub *pb = NULL;
+    sl__key *key = NULL;
+    char msgbuf[512];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+            store = argv[++i];
+        } else if (strcmp(argv[i], "--delta") == 0) {
+            delta = 1;
+        } else if (strcmp(argv[i], "--expires-in") == 0 && i + 1 < argc) {
+            if (parse_i64("--expires-in", argv[++i], &expires_s) != SL_OK)
+                return EX_USAGE_;
+            if (expires_s < 1 || expires_s > EXPIRES_IN_MAX_S) {
+                err("--expires-in: 1 to %lld seconds", (long long)EXPIRES_IN_MAX_S);
+                return EX_USAGE_;
+            }
+        } else if (argv[i][0] != '-' && type == 0) {
+            if (strcmp(argv[i], "prices") == 0) {
+                type = SL_CAT_PRICES;
+            } else if (strcmp(argv[i], "stock") == 0) {
+                type = SL_CAT_STOCK;
+            } else {
+                err("publish: '%s' is not prices or stock (usage: %s)", argv[i], use);
+                return EX_USAGE_;
+            }
+        } else if (argv[i][0] != '-' && file == NULL) {
+            file = argv[i];
+        } else {
+            err("publish: unexpected '%s' (usage: %s)", argv[i], use);
+            return EX_USAGE_;
+        }
+    }
+    if (type == 0 || file == NULL || store == NULL) {
+        err("publish: %s missing (usage: %s)",
+            type == 0 ? "prices or stock" : file == NULL ? "FILE.csv" : "--store", use);
+        return EX_USAGE_;
+    }
+    if (!sl__cat_id_ok(store, strlen(store), type == SL_CAT_PRICES)) {
+        err("publish: --store: 1-%d letters, digits, '-', '_' or '.'%s", SL_CAT_ID_MAX,
+            type == SL_CAT_STOCK && strcmp(store, SL_CAT_SCOPE_ALL) == 0
+                ? " ('all' is for chain-wide prices only; stock is per store)" : "");
+        return EX_USAGE_;
+    }
+    if (cfg->catalog_key[0] == '\0') {
+        err("publish: no [hub] catalog_key in %s (create one with 'storelink-hub "
+            "catalog-keygen')", cfg->path[0] ? cfg->path : "the configuration");
+        return EX_CONFIG_;
+    }
+    /* everything that can be checked offline first: a bad line publishes nothing */
+    int rc = hub_cat_csv_load(&items, type, file, cfg->n_currencies,
+                              (const char (*)[4])cfg->currencies, msgbuf, sizeof msgbuf);
+    if (rc != SL_OK) {
+        err("%s", msgbuf);
+        return exit_code(rc);
+    }
+    if ((rc = sl__key_load(&key, cfg->catalog_key)) != SL_OK) {
+        err("catalog_key %s: %s", cfg->catalog_key,
+            rc == SL_ERR_NOT_FOUND ? "not found" : "not a PEM P-256 private key");
+        ex = EX_CONFIG_;
+        goto out;
+    }
+    if ((rc = make_parent(cfg->db_path, 0750)) != SL_OK) {
+        ex = exit_code(rc);
+        goto out;
+    }
+    if ((rc = hub_store_open(&st, cfg->db_path, HUB_STORE_CREATE)) != SL_OK) {
+        err("cannot open database %s: %s", cfg->db_path, sl_strerror(rc));
+        ex = exit_code(rc);
+        goto out;
+    }
+    /* the broker before the version: a broker that is down costs nothing */
+    if ((ex = hub_pub_open(&pb, cfg, msgbuf, sizeof msgbuf)) != EX_OK_) {
+        err("publish: nothing published: %s", msgbuf);
+        goto out;
+    }
+    hub_cat_update u = {cfg->topic_prefix, type, store, delta, expires_s * 1000,
+                        sl_plat_now_ms()};
+    if ((rc = hub_cat_publish(st, key, &u, &items, &msg, msgbuf, sizeof msgbuf)) != SL_OK) {
+        err("publish: %s", msgbuf);   /* rolled back: nothing recorded, nothing sent */
+        ex = exit_code(rc);
+        goto out;
+    }
+    ex = hub_pub_send(pb, msg.topic, msg.data, msg.len, msg.kind == SL_CAT_SNAPSHOT, msgbuf,
+                      sizeof msgbuf);
+    if (ex != EX_OK_) {
+        /* the version is recorded: devices that miss it notice at the next
+         * delta and ask for a snapshot; publishing again also heals it */
+        err("publish: %s v%llu is recorded at the hub but was not delivered: %s",
+            sl__cat_type_name(type), (unsigned long long)msg.version, msgbuf);
+        goto out;
+    }
+    printf("published %s v%llu (%s, %zu item%s) for %s%s\n", sl__cat_type_name(type),
+           (unsigned long long)msg.version, delta ? "delta" : "snapshot", msg.n_items,
+           msg.n_items == 1 ? "" : "s", strcmp(store, SL_CAT_SCOPE_ALL) == 0 ? "all stores" : "store ",
+           strcmp(store, SL_CAT_SCOPE_ALL) == 0 ? "" : store);
+    if (fflush(stdout) != 0)
+        ex = EX_IOERR_;
+out:
+    hub_pub_close(pb);
+    hub_cat_msg_free(&msg);
+    hub_store_close(st);
+    sl__key_free(key);
+    hub_cat_items_free(&items);
+    return ex;
+}
+
 int main(int argc, char **argv)
 {
     const char *config = NULL;
@@ -296,7 +488,8 @@ int main(int argc, char **argv)
         return EX_OK_;
     }
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "export") != 0 && strcmp(cmd, "devices") != 0 &&
-        strcmp(cmd, "count") != 0) {
+        strcmp(cmd, "count") != 0 && strcmp(cmd, "publish") != 0 &&
+        strcmp(cmd, "catalog-keygen") != 0) {
         err("unknown command '%s' (try 'storelink-hub help')", cmd);
         return EX_USAGE_;
     }
@@ -327,6 +520,10 @@ int main(int argc, char **argv)
         ex = cmd_export(cfg, n, args);
     } else if (strcmp(cmd, "devices") == 0) {
         ex = cmd_devices(cfg, n, args);
+    } else if (strcmp(cmd, "publish") == 0) {
+        ex = cmd_publish(cfg, n, args);
+    } else if (strcmp(cmd, "catalog-keygen") == 0) {
+        ex = cmd_catalog_keygen(cfg, n, args);
     } else {
         ex = cmd_count(cfg, n, args);
     }

@@ -12,10 +12,13 @@
  */
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_pub.h"
 #include "ingest.h"
 #include "log.h"
 #include "mqtt.h"
@@ -40,6 +43,11 @@ struct hub_mqtt {
     unsigned backoff_ms;
     char journal_sub[HUB_TOPIC_MAX];
     char status_sub[HUB_TOPIC_MAX];
+    char catreq_sub[HUB_TOPIC_MAX];   /* only with a catalog key */
+    char *subs[3];
+    int n_subs;
+    sl__key *catkey;                  /* [hub] catalog_key, NULL = none */
+    hub_cat_limiter catlim;
     sl__ack ack;
     char ack_topic[HUB_TOPIC_MAX];
     uint8_t ack_buf[HUB_ACK_MAX];
@@ -88,8 +96,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int reason, int flags,
             h->cfg->client_id, (flags & 1) ? " (session resumed)" : "");
     /* subscribe on every connect: a broker that lost our session (restart
      * without persistence) would otherwise leave us deaf */
-    char *subs[2] = {h->journal_sub, h->status_sub};
-    int rc = mosquitto_subscribe_multiple(mosq, &h->sub_mid, 2, subs, 1, 0, NULL);
+    int rc = mosquitto_subscribe_multiple(mosq, &h->sub_mid, h->n_subs, h->subs, 1, 0, NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
         hub_log(SL_LOG_ERR, "cannot subscribe: %s", mosquitto_strerror(rc));
         h->fatal = EXIT_SOFTWARE;
@@ -104,16 +111,20 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int count,
     (void)props;
     if (mid != h->sub_mid)
         return;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count && i < h->n_subs; i++) {
         if (granted[i] >= 0x80) {
-            hub_log(SL_LOG_ERR, "subscription to %s refused: %s",
-                    i == 0 ? h->journal_sub : h->status_sub, mosquitto_reason_string(granted[i]));
+            hub_log(SL_LOG_ERR, "subscription to %s refused: %s", h->subs[i],
+                    mosquitto_reason_string(granted[i]));
             h->fatal = EXIT_UNAVAILABLE;
             return;
         }
     }
-    hub_log_always(SL_LOG_INFO, "hub ready: subscribed to %s and %s", h->journal_sub,
-                   h->status_sub);
+    if (h->n_subs == 3)
+        hub_log_always(SL_LOG_INFO, "hub ready: subscribed to %s, %s and %s", h->journal_sub,
+                       h->status_sub, h->catreq_sub);
+    else
+        hub_log_always(SL_LOG_INFO, "hub ready: subscribed to %s and %s", h->journal_sub,
+                       h->status_sub);
 }
 
 static void handle_journal(struct hub_mqtt *h, const struct mosquitto_message *m)
@@ -148,6 +159,51 @@ static void handle_status(struct hub_mqtt *h, const struct mosquitto_message *m,
                 sl_strerror(rc));
 }
 
+/* A device lost track of a catalog (a delta that does not apply on what it
+ * holds): send a fresh snapshot, retained, so every device of the scope
+ * that is behind catches up.  One per (type, scope) per HUB_CAT_REISSUE_MS:
+ * the devices of a store tend to notice the same gap together. */
+static void handle_catreq(struct hub_mqtt *h, const struct mosquitto_message *m,
+                          const char *store, const char *device)
+{
+    sl__catreq req;
+    hub_cat_msg out;
+    char why[256];
+    if (h->catkey == NULL)
+        return;
+    if (hub_cat_request_check(store, m->payload, (size_t)m->payloadlen, &req, why, sizeof why) !=
+        SL_OK) {
+        hub_log(SL_LOG_WARNING, "catalog: invalid catalog-request from %s/%s ignored: %s", store,
+                device, why);
+        return;
+    }
+    const char *type = sl__cat_type_name(req.type);
+    if (!hub_cat_limiter_allow(&h->catlim, req.type, req.scope, sl_plat_mono_ms())) {
+        hub_log(SL_LOG_INFO, "catalog: %s/%s asks for a %s snapshot of %s (holds v%llu): one was "
+                "re-issued less than %d s ago", store, device, type, req.scope,
+                (unsigned long long)req.have_version, HUB_CAT_REISSUE_MS / 1000);
+        return;
+    }
+    int rc = hub_cat_reissue(h->st, h->catkey, h->cfg->topic_prefix, req.type, req.scope,
+                             sl_plat_now_ms(), &out, why, sizeof why);
+    if (rc != SL_OK) {
+        hub_log(rc == SL_ERR_NOT_FOUND ? SL_LOG_WARNING : SL_LOG_ERR,
+                "catalog: %s/%s asks for a %s snapshot of %s: not re-issued: %s", store, device,
+                type, req.scope, why);
+        return;
+    }
+    rc = mosquitto_publish_v5(h->mosq, NULL, out.topic, (int)out.len, out.data, 1, true, NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+        /* the version is spent; the device asks again after its own pause */
+        hub_log(SL_LOG_WARNING, "catalog: %s v%llu for %s not sent: %s", type,
+                (unsigned long long)out.version, req.scope, mosquitto_strerror(rc));
+    else
+        hub_log(SL_LOG_NOTICE, "catalog: re-issued %s v%llu (snapshot, %zu items) on %s at the "
+                "request of %s/%s (held v%llu)", type, (unsigned long long)out.version,
+                out.n_items, out.topic, store, device, (unsigned long long)req.have_version);
+    hub_cat_msg_free(&out);
+}
+
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m,
                        const mosquitto_property *props)
 {
@@ -166,6 +222,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         handle_journal(h, m);
     else if (strcmp(leaf, "status") == 0)
         handle_status(h, m, store, device);
+    else if (strcmp(leaf, "catalog-request") == 0)
+        handle_catreq(h, m, store, device);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int reason,
@@ -223,8 +281,24 @@ static int prepare(struct hub_mqtt *h, const hub_config *cfg)
     if (snprintf(h->journal_sub, sizeof h->journal_sub, "$share/%s/%s/+/+/journal",
                  cfg->share_group, cfg->topic_prefix) >= (int)sizeof h->journal_sub ||
         snprintf(h->status_sub, sizeof h->status_sub, "%s/+/+/status", cfg->topic_prefix) >=
-            (int)sizeof h->status_sub)
+            (int)sizeof h->status_sub ||
+        /* shared: one hub process answers each request */
+        snprintf(h->catreq_sub, sizeof h->catreq_sub, "$share/%s/%s/+/+/catalog-request",
+                 cfg->share_group, cfg->topic_prefix) >= (int)sizeof h->catreq_sub)
         return EXIT_CONFIG;
+    h->subs[0] = h->journal_sub;
+    h->subs[1] = h->status_sub;
+    h->n_subs = 2;
+    if (cfg->catalog_key[0] != '\0') {
+        if ((rc = sl__key_load(&h->catkey, cfg->catalog_key)) != SL_OK) {
+            hub_log(SL_LOG_ERR, "catalog_key %s: %s", cfg->catalog_key,
+                    rc == SL_ERR_NOT_FOUND ? "not found" : "not a PEM P-256 private key");
+            return EXIT_CONFIG;
+        }
+        h->subs[h->n_subs++] = h->catreq_sub;
+    } else {
+        hub_log(SL_LOG_INFO, "no [hub] catalog_key: devices' catalog-requests are not answered");
+    }
     return EXIT_OK;
 }
 
@@ -342,6 +416,170 @@ out:
     mosquitto_lib_cleanup();
     hub_store_close(h->st);
     sl__ca_free(h->ca);
+    sl__key_free(h->catkey);
     free(h);
     return ex;
+}
+
+/* ---- one-shot publisher (storelink-hub publish) ----------------------------- */
+
+struct hub_pub {
+    struct mosquitto *mosq;
+    const hub_config *cfg;
+    int got_connack, connack_reason, connected;
+    int mid, acked, ack_reason;
+    int lib_init;
+};
+
+static void pub_on_connect(struct mosquitto *mosq, void *obj, int reason, int flags,
+                           const mosquitto_property *props)
+{
+    struct hub_pub *p = obj;
+    (void)mosq;
+    (void)flags;
+    (void)props;
+    p->got_connack = 1;
+    p->connack_reason = reason;
+    p->connected = reason == 0;
+}
+
+static void pub_on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
+                           const mosquitto_property *props)
+{
+    struct hub_pub *p = obj;
+    (void)mosq;
+    (void)props;
+    if (mid == p->mid) {
+        p->acked = 1;
+        p->ack_reason = reason;
+    }
+}
+
+static void pub_on_disconnect(struct mosquitto *mosq, void *obj, int reason,
+                              const mosquitto_property *props)
+{
+    struct hub_pub *p = obj;
+    (void)mosq;
+    (void)reason;
+    (void)props;
+    p->connected = 0;
+}
+
+static int pub_say(char *err, size_t errsz, int ex, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int pub_say(char *err, size_t errsz, int ex, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+    return ex;
+}
+
+/* Run the network loop until *flag is set, the connection breaks or the
+ * deadline passes.  MOSQ_ERR_SUCCESS when the flag was set. */
+static int pub_wait(struct hub_pub *p, const int *flag, uint64_t deadline)
+{
+    while (!*flag) {
+        if (sl_plat_mono_ms() >= deadline)
+            return -1;   /* timed out */
+        int rc = mosquitto_loop(p->mosq, 100, 1);
+        if (rc != MOSQ_ERR_SUCCESS && !*flag)
+            return rc;
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+int hub_pub_open(hub_pub **out, const hub_config *cfg, char *err, size_t errsz)
+{
+    char id[HUB_ID_MAX + 8];
+    *out = NULL;
+    if (cfg->ca_file[0] == '\0' || cfg->cert_file[0] == '\0' || cfg->key_file[0] == '\0')
+        return pub_say(err, errsz, EXIT_CONFIG, "%s: [broker] ca_file, cert_file and key_file "
+                       "are required (the hub connects with mutual TLS)",
+                       cfg->path[0] ? cfg->path : "config");
+    struct hub_pub *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return pub_say(err, errsz, EXIT_SOFTWARE, "out of memory");
+    *out = p;
+    p->cfg = cfg;
+    mosquitto_lib_init();
+    p->lib_init = 1;
+    snprintf(id, sizeof id, "%s-pub", cfg->client_id);
+    /* clean start: a publisher has nothing to resume */
+    if ((p->mosq = mosquitto_new(id, true, p)) == NULL)
+        return pub_say(err, errsz, EXIT_SOFTWARE, "mosquitto_new failed");
+    int rc = mosquitto_int_option(p->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_int_option(p->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return pub_say(err, errsz, EXIT_SOFTWARE, "mqtt options: %s", mosquitto_strerror(rc));
+    rc = mosquitto_tls_set(p->mosq, cfg->ca_file, NULL, cfg->cert_file, cfg->key_file, NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return pub_say(err, errsz, EXIT_CONFIG, "TLS setup (ca_file %s, cert_file %s, key_file "
+                       "%s): %s", cfg->ca_file, cfg->cert_file, cfg->key_file,
+                       mosquitto_strerror(rc));
+    mosquitto_log_callback_set(p->mosq, on_log);
+    mosquitto_connect_v5_callback_set(p->mosq, pub_on_connect);
+    mosquitto_publish_v5_callback_set(p->mosq, pub_on_publish);
+    mosquitto_disconnect_v5_callback_set(p->mosq, pub_on_disconnect);
+    rc = mosquitto_connect_bind_v5(p->mosq, cfg->host, cfg->port, HUB_KEEPALIVE_S, NULL, NULL);
+    if (rc == MOSQ_ERR_INVAL)
+        return pub_say(err, errsz, EXIT_CONFIG, "broker host/port invalid: %s:%d", cfg->host,
+                       cfg->port);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return pub_say(err, errsz, EXIT_UNAVAILABLE, "cannot connect to the broker at %s:%d: %s",
+                       cfg->host, cfg->port, mosquitto_strerror(rc));
+    rc = pub_wait(p, &p->got_connack, sl_plat_mono_ms() + HUB_PUB_TIMEOUT_MS);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return pub_say(err, errsz, EXIT_UNAVAILABLE, "broker %s:%d: %s before CONNACK",
+                       cfg->host, cfg->port, rc < 0 ? "no answer" : mosquitto_strerror(rc));
+    if (p->connack_reason != 0)
+        return pub_say(err, errsz, EXIT_UNAVAILABLE, "broker %s:%d refused the connection: %s",
+                       cfg->host, cfg->port, mosquitto_reason_string(p->connack_reason));
+    return EXIT_OK;
+}
+
+int hub_pub_send(hub_pub *p, const char *topic, const void *payload, size_t len, int retain,
+                 char *err, size_t errsz)
+{
+    if (len > INT32_MAX)
+        return pub_say(err, errsz, EXIT_SOFTWARE, "message too large");
+    p->acked = 0;
+    int rc = mosquitto_publish_v5(p->mosq, &p->mid, topic, (int)len, payload, 1, retain != 0,
+                                  NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return pub_say(err, errsz, EXIT_UNAVAILABLE, "cannot publish on %s: %s", topic,
+                       mosquitto_strerror(rc));
+    rc = pub_wait(p, &p->acked, sl_plat_mono_ms() + HUB_PUB_TIMEOUT_MS);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return pub_say(err, errsz, EXIT_UNAVAILABLE, "no PUBACK for %s: %s", topic,
+                       rc < 0 ? "the broker did not answer in time" : mosquitto_strerror(rc));
+    /* 0x10 "no matching subscribers" is a success: the broker took it */
+    if (p->ack_reason >= 0x80)
+        return pub_say(err, errsz, EXIT_UNAVAILABLE, "the broker refused the message on %s: %s "
+                       "(0x%02x)", topic, mosquitto_reason_string(p->ack_reason),
+                       (unsigned)p->ack_reason);
+    return EXIT_OK;
+}
+
+void hub_pub_close(hub_pub *p)
+{
+    if (p == NULL)
+        return;
+    /* outside any callback, and waited for: a DISCONNECT, not a dropped
+     * socket (../shared/NOTES.md, MQTT) */
+    if (p->connected &&
+        mosquitto_disconnect_v5(p->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL) == MOSQ_ERR_SUCCESS) {
+        uint64_t deadline = sl_plat_mono_ms() + HUB_STOP_WAIT_MS;
+        while (p->connected && sl_plat_mono_ms() < deadline)
+            if (mosquitto_loop(p->mosq, 100, 1) != MOSQ_ERR_SUCCESS)
+                break;
+    }
+    if (p->mosq != NULL)
+        mosquitto_destroy(p->mosq);
+    if (p->lib_init)
+        mosquitto_lib_cleanup();
+    free(p);
 }

@@ -9,12 +9,20 @@
 #include "platform.h"
 #include "store.h"
 
-#define HUB_SCHEMA_VERSION 1
+/* 1: devices, records.  2: + the catalog tables (catalog_*).  A version 1
+ * file is upgraded by the first open with HUB_STORE_CREATE (the hub's run
+ * and publish commands); the report tools read either. */
+#define HUB_SCHEMA_VERSION 2
+#define HUB_SCHEMA_OLDEST 1
 
 /* Cached statements, prepared on first use. */
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_CHAIN, Q_HASH, Q_INSERT, Q_ADVANCE, Q_STATUS,
-    Q_REJECTS, Q_DEVICES, Q_COUNT_ALL, Q_COUNT_DEV, Q_ROWS_ALL, Q_ROWS_DEV, Q__N
+    Q_REJECTS, Q_DEVICES, Q_COUNT_ALL, Q_COUNT_DEV, Q_ROWS_ALL, Q_ROWS_DEV,
+    Q_CAT_HEAD, Q_CAT_HEAD_PUT, Q_CAT_CLEAR_PRICES, Q_CAT_CLEAR_STOCK, Q_CAT_CLEAR_WM,
+    Q_CAT_PRICE_DEL, Q_CAT_PRICE_PUT, Q_CAT_PRICE_PRUNE, Q_CAT_STOCK_PUT, Q_CAT_WM_PUT,
+    Q_CAT_PRICES, Q_CAT_STOCK, Q_CAT_WMS, Q_CAT_COUNT_PRICES, Q_CAT_COUNT_STOCK,
+    Q_STORE_DEVICES, Q__N
 };
 
 static const char *const sql_text[Q__N] = {
@@ -54,6 +62,44 @@ static const char *const sql_text[Q__N] = {
     [Q_ROWS_DEV] =
         "SELECT id, device, store, seq, hash, body, status, code, coalesce(reason, ''),"
         " received_ms FROM records WHERE device = ?3 AND id > ?1 ORDER BY id LIMIT ?2",
+    [Q_CAT_HEAD] =
+        "SELECT version, kind, issued_at, expires_in_ms FROM catalog_versions"
+        " WHERE type = ?1 AND scope = ?2",
+    [Q_CAT_HEAD_PUT] =
+        "INSERT INTO catalog_versions (type, scope, version, kind, issued_at, expires_in_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (type, scope) DO UPDATE SET"
+        " version = excluded.version, kind = excluded.kind, issued_at = excluded.issued_at,"
+        " expires_in_ms = excluded.expires_in_ms",
+    [Q_CAT_CLEAR_PRICES] = "DELETE FROM catalog_prices WHERE scope = ?1",
+    [Q_CAT_CLEAR_STOCK] = "DELETE FROM catalog_stock WHERE scope = ?1",
+    [Q_CAT_CLEAR_WM] = "DELETE FROM catalog_watermarks WHERE scope = ?1",
+    [Q_CAT_PRICE_DEL] =
+        "DELETE FROM catalog_prices WHERE scope = ?1 AND sku = ?2"
+        " AND effective_from BETWEEN ?3 AND ?4",
+    [Q_CAT_PRICE_PUT] =
+        "INSERT OR REPLACE INTO catalog_prices (scope, sku, effective_from, price, currency)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* entries older than the one in effect at ?2 can no longer be the
+     * answer to a look-up at or after ?2 */
+    [Q_CAT_PRICE_PRUNE] =
+        "DELETE FROM catalog_prices WHERE scope = ?1 AND effective_from <"
+        " (SELECT max(q.effective_from) FROM catalog_prices AS q WHERE q.scope = ?1"
+        " AND q.sku = catalog_prices.sku AND q.effective_from <= ?2)",
+    [Q_CAT_STOCK_PUT] =
+        "INSERT OR REPLACE INTO catalog_stock (scope, sku, on_hand_milli) VALUES (?1, ?2, ?3)",
+    [Q_CAT_WM_PUT] =
+        "INSERT OR REPLACE INTO catalog_watermarks (scope, device, seq) VALUES (?1, ?2, ?3)",
+    [Q_CAT_PRICES] =
+        "SELECT sku, price, currency, effective_from FROM catalog_prices WHERE scope = ?1"
+        " ORDER BY sku, effective_from",
+    [Q_CAT_STOCK] =
+        "SELECT sku, on_hand_milli FROM catalog_stock WHERE scope = ?1 ORDER BY sku",
+    [Q_CAT_WMS] =
+        "SELECT device, seq FROM catalog_watermarks WHERE scope = ?1 ORDER BY device",
+    [Q_CAT_COUNT_PRICES] = "SELECT count(*) FROM catalog_prices WHERE scope = ?1",
+    [Q_CAT_COUNT_STOCK] = "SELECT count(*) FROM catalog_stock WHERE scope = ?1",
+    [Q_STORE_DEVICES] =
+        "SELECT device, last_seq FROM devices WHERE store = ?1 ORDER BY device",
 };
 
 static const char schema[] =
@@ -82,7 +128,33 @@ static const char schema[] =
     " reason TEXT,"
     " received_ms INTEGER NOT NULL,"
     " UNIQUE (device, seq));"
-    "CREATE INDEX IF NOT EXISTS records_device_id ON records (device, id);";
+    "CREATE INDEX IF NOT EXISTS records_device_id ON records (device, id);"
+    /* schema 2: what the hub published to the devices (catalog_pub.h) */
+    "CREATE TABLE IF NOT EXISTS catalog_versions ("
+    " type INTEGER NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " version INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL,"
+    " issued_at INTEGER NOT NULL,"
+    " expires_in_ms INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (type, scope)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS catalog_prices ("
+    " scope TEXT NOT NULL,"
+    " sku TEXT NOT NULL,"
+    " effective_from INTEGER NOT NULL,"
+    " price INTEGER NOT NULL,"
+    " currency TEXT NOT NULL,"
+    " PRIMARY KEY (scope, sku, effective_from)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS catalog_stock ("
+    " scope TEXT NOT NULL,"
+    " sku TEXT NOT NULL,"
+    " on_hand_milli INTEGER NOT NULL,"
+    " PRIMARY KEY (scope, sku)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS catalog_watermarks ("
+    " scope TEXT NOT NULL,"
+    " device TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " PRIMARY KEY (scope, device)) WITHOUT ROWID;";
 
 struct hub_store {
     sqlite3 *db;
@@ -260,7 +332,7 @@ int hub_store_open(hub_store **out, const char *path, int flags)
         goto fail;
     if ((rc = schema_version(st, &v)) != SL_OK)
         goto fail;
-    if (v != HUB_SCHEMA_VERSION) {
+    if (v < HUB_SCHEMA_OLDEST || v > HUB_SCHEMA_VERSION) {
         hub_log(SL_LOG_ERR, "%s: not a storelink-hub database (schema version %ld)", path, v);
         rc = SL_ERR_CORRUPT;
         goto fail;
@@ -581,4 +653,278 @@ int hub_store_count(hub_store *st, const char *device, uint64_t *n)
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return rc;
+}
+
+/* ---- catalog (schema 2) ----------------------------------------------------- */
+
+/* Step a statement that returns no rows, then reset it. */
+static int step_done(hub_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = SL_OK, src = sqlite3_step(s);
+    if (src != SQLITE_DONE)
+        rc = fail(st, src, what);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+int hub_store_cat_head(hub_store *st, int type, const char *scope, hub_cat_head *h)
+{
+    sqlite3_stmt *s;
+    memset(h, 0, sizeof *h);
+    int rc = stmt(st, Q_CAT_HEAD, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_int(s, 1, type);
+    sqlite3_bind_text(s, 2, scope, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        sqlite3_int64 v = sqlite3_column_int64(s, 0);
+        h->version = v < 0 ? 0 : (uint64_t)v;
+        h->kind = sqlite3_column_int(s, 1);
+        h->issued_at = sqlite3_column_int64(s, 2);
+        h->expires_in_ms = sqlite3_column_int64(s, 3);
+        if (v < 1)
+            rc = SL_ERR_CORRUPT;
+    } else if (src == SQLITE_DONE) {
+        rc = SL_ERR_NOT_FOUND;
+    } else {
+        rc = fail(st, src, "reading catalog version");
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+int hub_store_cat_head_put(hub_store *st, int type, const char *scope, const hub_cat_head *h)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_CAT_HEAD_PUT, &s);
+    if (rc != SL_OK)
+        return rc;
+    int b = sqlite3_bind_int(s, 1, type);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s, 2, scope, -1, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = bind_u64(s, 3, h->version);
+    if (b == SQLITE_OK) b = sqlite3_bind_int(s, 4, h->kind);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 5, h->issued_at);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 6, h->expires_in_ms);
+    if (b != SQLITE_OK) {
+        sqlite3_clear_bindings(s);
+        return fail(st, b, "binding catalog version");
+    }
+    return step_done(st, s, "storing catalog version");
+}
+
+static int scope_stmt(hub_store *st, int idx, const char *scope, const char *what)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, idx, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    return step_done(st, s, what);
+}
+
+int hub_store_cat_clear(hub_store *st, int type, const char *scope)
+{
+    if (type == SL_CAT_PRICES)
+        return scope_stmt(st, Q_CAT_CLEAR_PRICES, scope, "clearing catalog prices");
+    int rc = scope_stmt(st, Q_CAT_CLEAR_STOCK, scope, "clearing catalog stock");
+    if (rc == SL_OK)
+        rc = scope_stmt(st, Q_CAT_CLEAR_WM, scope, "clearing catalog watermarks");
+    return rc;
+}
+
+int hub_store_cat_price_put(hub_store *st, const char *scope, const sl__cat_price *p,
+                            int64_t issued_at)
+{
+    sqlite3_stmt *s;
+    int64_t top = p->effective_from > issued_at ? p->effective_from : issued_at;
+    /* the agent's rule (catmsg.h): the item supersedes its SKU's entries
+     * with effective_from in [E, max(E, issued_at)] */
+    int rc = stmt(st, Q_CAT_PRICE_DEL, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, p->sku, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, p->effective_from);
+    sqlite3_bind_int64(s, 4, top);
+    if ((rc = step_done(st, s, "replacing catalog price")) != SL_OK)
+        return rc;
+    if ((rc = stmt(st, Q_CAT_PRICE_PUT, &s)) != SL_OK)
+        return rc;
+    int b = sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s, 2, p->sku, -1, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 3, p->effective_from);
+    if (b == SQLITE_OK) b = bind_u64(s, 4, p->price);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s, 5, p->currency, -1, SQLITE_STATIC);
+    if (b != SQLITE_OK) {
+        sqlite3_clear_bindings(s);
+        return fail(st, b, "binding catalog price");
+    }
+    return step_done(st, s, "storing catalog price");
+}
+
+int hub_store_cat_prune(hub_store *st, const char *scope, int64_t now_ms)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_CAT_PRICE_PRUNE, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms);
+    return step_done(st, s, "pruning catalog prices");
+}
+
+int hub_store_cat_stock_put(hub_store *st, const char *scope, const sl__cat_stock *item)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_CAT_STOCK_PUT, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, item->sku, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, item->on_hand_milli);
+    return step_done(st, s, "storing catalog stock");
+}
+
+int hub_store_cat_wm_put(hub_store *st, const char *scope, const sl__cat_wm *w)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_CAT_WM_PUT, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, w->device, -1, SQLITE_STATIC);
+    if (bind_u64(s, 3, w->seq) != SQLITE_OK) {
+        sqlite3_clear_bindings(s);
+        return SL_ERR_TOO_LARGE;
+    }
+    return step_done(st, s, "storing catalog watermark");
+}
+
+int hub_store_cat_count(hub_store *st, int type, const char *scope, uint64_t *n)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, type == SL_CAT_PRICES ? Q_CAT_COUNT_PRICES : Q_CAT_COUNT_STOCK, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        *n = (uint64_t)sqlite3_column_int64(s, 0);
+    else
+        rc = fail(st, src, "counting catalog items");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+/* Copy a text column into a fixed buffer; 0 when it is missing or too long. */
+static int col_text(sqlite3_stmt *s, int col, char *out, size_t outsz)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    int n = sqlite3_column_bytes(s, col);
+    if (t == NULL || n < 0 || (size_t)n >= outsz)
+        return 0;
+    memcpy(out, t, (size_t)n);
+    out[n] = '\0';
+    return 1;
+}
+
+int hub_store_cat_prices(hub_store *st, const char *scope, hub_cat_price_fn fn, void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_CAT_PRICES, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        sl__cat_price p;
+        sqlite3_int64 price = sqlite3_column_int64(s, 1);
+        memset(&p, 0, sizeof p);
+        if (!col_text(s, 0, p.sku, sizeof p.sku) || !col_text(s, 2, p.currency, sizeof p.currency)
+            || price < 0) {
+            hub_log(SL_LOG_ERR, "database: a catalog price of %s is malformed", scope);
+            rc = SL_ERR_CORRUPT;
+            break;
+        }
+        p.price = (uint64_t)price;
+        p.effective_from = sqlite3_column_int64(s, 3);
+        if ((rc = fn(&p, ctx)) != 0)
+            break;
+    }
+    if (rc == SL_OK && src != SQLITE_DONE)
+        rc = fail(st, src, "reading catalog prices");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+int hub_store_cat_stock(hub_store *st, const char *scope, hub_cat_stock_fn fn, void *ctx)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_CAT_STOCK, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        sl__cat_stock item;
+        memset(&item, 0, sizeof item);
+        if (!col_text(s, 0, item.sku, sizeof item.sku)) {
+            hub_log(SL_LOG_ERR, "database: a catalog stock item of %s is malformed", scope);
+            rc = SL_ERR_CORRUPT;
+            break;
+        }
+        item.on_hand_milli = sqlite3_column_int64(s, 1);
+        if ((rc = fn(&item, ctx)) != 0)
+            break;
+    }
+    if (rc == SL_OK && src != SQLITE_DONE)
+        rc = fail(st, src, "reading catalog stock");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+/* device, seq rows of statement idx bound to key */
+static int wm_rows(hub_store *st, int idx, const char *key, hub_cat_wm_fn fn, void *ctx,
+                   const char *what)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, idx, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        sl__cat_wm w;
+        sqlite3_int64 seq = sqlite3_column_int64(s, 1);
+        memset(&w, 0, sizeof w);
+        if (!col_text(s, 0, w.device, sizeof w.device) || seq < 0) {
+            hub_log(SL_LOG_ERR, "database: %s: malformed row", what);
+            rc = SL_ERR_CORRUPT;
+            break;
+        }
+        w.seq = (uint64_t)seq;
+        if ((rc = fn(&w, ctx)) != 0)
+            break;
+    }
+    if (rc == SL_OK && src != SQLITE_DONE)
+        rc = fail(st, src, what);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+int hub_store_cat_wms(hub_store *st, const char *scope, hub_cat_wm_fn fn, void *ctx)
+{
+    return wm_rows(st, Q_CAT_WMS, scope, fn, ctx, "reading catalog watermarks");
+}
+
+int hub_store_store_devices(hub_store *st, const char *store, hub_cat_wm_fn fn, void *ctx)
+{
+    return wm_rows(st, Q_STORE_DEVICES, store, fn, ctx, "reading the devices of a store");
 }

@@ -6,6 +6,13 @@
  *   records(id PK AUTOINCREMENT, device, store, seq, txn_id, kind, ts, hash,
  *           prev, body, status 'ok'|'rejected', code, reason, received_ms,
  *           UNIQUE(device, seq))
+ *   schema 2, what the hub published to the devices (catalog_pub.h):
+ *   catalog_versions(type, scope, version, kind, issued_at, expires_in_ms,
+ *           PK(type, scope))                 last version of each catalog
+ *   catalog_prices(scope, sku, effective_from, price, currency,
+ *           PK(scope, sku, effective_from))  the price set the devices hold
+ *   catalog_stock(scope, sku, on_hand_milli, PK(scope, sku))
+ *   catalog_watermarks(scope, device, seq, PK(scope, device))
  *
  * WAL with synchronous=FULL: a COMMIT is on disk when it returns.  Several
  * hub processes may share one database (MQTT shared subscription), so the
@@ -20,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "catmsg.h"
 #include "storelink.h"
 
 #define HUB_BUSY_TIMEOUT_MS 10000   /* wait for another hub's transaction */
@@ -131,5 +139,56 @@ SL_NODISCARD int hub_store_devices(hub_store *st, hub_device_fn fn, void *ctx);
 
 /* Number of stored records (of device, when not NULL). */
 SL_NODISCARD int hub_store_count(hub_store *st, const char *device, uint64_t *n);
+
+/* ---- catalog: what the hub published (schema 2) -----------------------------
+ * The item tables mirror what a device holds after applying every update
+ * the hub published for (type, scope), by the same rules (catmsg.h), so a
+ * fresh snapshot can be issued from them at any time.  Callers run these
+ * inside hub_store_begin() / hub_store_commit(); the database must have
+ * been opened with HUB_STORE_CREATE (which upgrades a schema 1 file).
+ * Borrowed pointers live for the call (callbacks: during the callback). */
+
+typedef struct hub_cat_head {
+    uint64_t version;          /* last version published, >= 1 */
+    int kind;                  /* SL_CAT_SNAPSHOT / SL_CAT_DELTA */
+    int64_t issued_at;
+    int64_t expires_in_ms;     /* validity given to each message, 0 = none */
+} hub_cat_head;
+
+/* Last published version of (type, scope): SL_OK or SL_ERR_NOT_FOUND. */
+SL_NODISCARD int hub_store_cat_head(hub_store *st, int type, const char *scope, hub_cat_head *h);
+SL_NODISCARD int hub_store_cat_head_put(hub_store *st, int type, const char *scope,
+                                        const hub_cat_head *h);
+/* Drop every item of (type, scope); for stock the watermarks too. */
+SL_NODISCARD int hub_store_cat_clear(hub_store *st, int type, const char *scope);
+/* Apply one price item issued at issued_at: it replaces the SKU's entries
+ * with effective_from in [E, max(E, issued_at)]. */
+SL_NODISCARD int hub_store_cat_price_put(hub_store *st, const char *scope, const sl__cat_price *p,
+                                         int64_t issued_at);
+/* Drop price entries that a later entry already in effect at now_ms
+ * supersedes (they can no longer answer a look-up at or after now). */
+SL_NODISCARD int hub_store_cat_prune(hub_store *st, const char *scope, int64_t now_ms);
+SL_NODISCARD int hub_store_cat_stock_put(hub_store *st, const char *scope,
+                                         const sl__cat_stock *item);
+SL_NODISCARD int hub_store_cat_wm_put(hub_store *st, const char *scope, const sl__cat_wm *w);
+/* Number of items held for (type, scope). */
+SL_NODISCARD int hub_store_cat_count(hub_store *st, int type, const char *scope, uint64_t *n);
+
+/* Items in snapshot order (prices: by SKU, then effective_from ascending, the
+ * order in which re-applying them rebuilds the same set).  A non-zero return
+ * from fn stops the walk and is returned. */
+typedef int (*hub_cat_price_fn)(const sl__cat_price *p, void *ctx);
+typedef int (*hub_cat_stock_fn)(const sl__cat_stock *s, void *ctx);
+typedef int (*hub_cat_wm_fn)(const sl__cat_wm *w, void *ctx);
+SL_NODISCARD int hub_store_cat_prices(hub_store *st, const char *scope, hub_cat_price_fn fn,
+                                      void *ctx);
+SL_NODISCARD int hub_store_cat_stock(hub_store *st, const char *scope, hub_cat_stock_fn fn,
+                                     void *ctx);
+/* The watermarks that went out with the stock items held for scope. */
+SL_NODISCARD int hub_store_cat_wms(hub_store *st, const char *scope, hub_cat_wm_fn fn, void *ctx);
+/* The devices of store with the last seq the hub stored for each (the
+ * watermark a stock update issued now carries). */
+SL_NODISCARD int hub_store_store_devices(hub_store *st, const char *store, hub_cat_wm_fn fn,
+                                         void *ctx);
 
 #endif

@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install the Debian packages storelink needs, only those missing.
-# usage: toolchain/deps.sh [build] [test] [bench]   (default: build test)
+# usage: toolchain/deps.sh [build] [test] [bench] [clang] [cross]   (default: build test)
+# cross: the Debian cross compilers and qemu-user for `make TARGET=armhf|arm64` and
+# `make cross-test`; the target's libraries come from cross/sysroot.sh, never
+# from foreign-architecture packages installed on this host.
 # Runs apt-get through sudo when not root.  Debian bookworm packages only.
 set -eu
 
@@ -13,6 +16,7 @@ for g in $groups; do
     test)  pkgs="$pkgs libcmocka-dev perl mosquitto mosquitto-clients lmdb-utils openssl python3" ;;
     bench) pkgs="$pkgs valgrind" ;;
     clang) pkgs="$pkgs clang" ;;
+    cross) pkgs="$pkgs gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user file dpkg" ;;
     *) echo "deps.sh: unknown group '$g'" >&2; exit 64 ;;
     esac
 done
