@@ -488,7 +488,26 @@ struct apply {
     sl__cat_result *res;
     MDB_txn *txn;          /* for the item callbacks */
     sl_catalog *c;
+    uint64_t item_wm;      /* this device's watermark for the stock items of
+                              this message: stored with each item, because a
+                              delta restates only the SKUs it lists */
 };
+
+struct wm_find {
+    const char *device;
+    uint64_t seq;
+    int found;
+};
+
+static int find_wm(void *ctx, const sl__cat_wm *w)
+{
+    struct wm_find *f = ctx;
+    if (f->device != NULL && strcmp(w->device, f->device) == 0) {
+        f->seq = w->seq;
+        f->found = 1;
+    }
+    return SL_OK;
+}
 
 static int put_price(void *ctx, const sl__cat_price *p)
 {
@@ -510,12 +529,14 @@ static int put_price(void *ctx, const sl__cat_price *p)
     return map_mdb(mdb_put(a->txn, c->db_price, &k, &v, 0));
 }
 
+/* stock value: on_hand_milli (8 BE) + this device's watermark (8 BE) */
 static int put_stock(void *ctx, const sl__cat_stock *s)
 {
     struct apply *a = ctx;
-    uint8_t kb[KEY_MAX], vb[8];
+    uint8_t kb[KEY_MAX], vb[16];
     put_be64(vb, (uint64_t)s->on_hand_milli);
-    MDB_val k = {name_key(kb, a->m->scope, s->sku), kb}, v = {8, vb};
+    put_be64(vb + 8, a->item_wm);
+    MDB_val k = {name_key(kb, a->m->scope, s->sku), kb}, v = {16, vb};
     return map_mdb(mdb_put(a->txn, a->c->db_stock, &k, &v, 0));
 }
 
@@ -612,6 +633,24 @@ static int apply_txn(sl_catalog *c, MDB_txn *txn, void *arg)
     a->txn = txn;
     a->c = c;
     sl__catmsg cm;
+    a->item_wm = 0;
+    if (m->type == SL_CAT_STOCK && a->device != NULL &&
+        sl__cat_id_ok(a->device, strlen(a->device), 0)) {
+        /* the figures reflect this device's records up to its watermark in
+         * the message; a delta that does not name the device keeps the one
+         * it had (a snapshot's wipe above removed it: then 0) */
+        uint8_t kb[KEY_MAX];
+        MDB_val k = {name_key(kb, m->scope, a->device), kb}, v;
+        if (mdb_get(txn, c->db_wm, &k, &v) == 0 && v.mv_size == 8)
+            a->item_wm = get_be64(v.mv_data);
+        struct wm_find f = {a->device, 0, 0};
+        sl__catmsg_cbs fcbs = {&f, NULL, NULL, find_wm};
+        rc = sl__catmsg_parse(a->payload, a->plen, &cm, &fcbs, NULL, 0);
+        if (rc != SL_OK)
+            return rc == SL_ERR_INVALID ? SL_ERR_CORRUPT : rc;
+        if (f.found)
+            a->item_wm = f.seq;
+    }
     sl__catmsg_cbs cbs = {a, put_price, put_stock, put_wm};
     rc = sl__catmsg_parse(a->payload, a->plen, &cm, &cbs, NULL, 0);
     if (rc != SL_OK)
@@ -699,7 +738,7 @@ int sl__catalog_apply(sl_catalog *c, sl__pub *pub, int64_t now_ms, const char *d
                  sl__cat_type_name(m.type), (unsigned long long)m.version, m.scope, t);
         return rejected(c, now_ms, out);
     }
-    struct apply a = {&m, payload, plen, now_ms, device_id, out, NULL, NULL};
+    struct apply a = {&m, payload, plen, now_ms, device_id, out, NULL, NULL, 0};
     int rc = write_txn(c, apply_txn, &a);
     if (rc != SL_OK) {
         /* nothing was committed: what is held did not change */
@@ -964,18 +1003,22 @@ int sl_stock_lookup(sl_catalog *c, sl_journal *j, const char *device_id, const c
         rc = map_mdb(rc);
         goto out;
     }
-    if (v.mv_size != 8) {
+    if (v.mv_size != 8 && v.mv_size != 16) {
         rc = SL_ERR_CORRUPT;
         goto out;
     }
     out->catalog_milli = (int64_t)get_be64(v.mv_data);
     out->on_hand_milli = out->catalog_milli;
+    int have_item_wm = v.mv_size == 16;
+    uint64_t item_wm = have_item_wm ? get_be64((const uint8_t *)v.mv_data + 8) : 0;
     if (device_id != NULL && sl__cat_id_ok(device_id, strlen(device_id), 0)) {
         k.mv_size = name_key(kb, out->store, device_id);
         k.mv_data = kb;
         int mrc = mdb_get(txn, c->db_wm, &k, &v);
         if (mrc == 0 && v.mv_size == 8)
-            out->watermark = get_be64(v.mv_data);
+            /* the watermark that came with this SKU's own figure: a delta
+             * moves the device's watermark only for the SKUs it lists */
+            out->watermark = have_item_wm ? item_wm : get_be64(v.mv_data);
         else if (mrc != MDB_NOTFOUND)
             rc = mrc == 0 ? SL_ERR_CORRUPT : map_mdb(mrc);
     }

@@ -1069,6 +1069,30 @@ static void test_stock_local_records(void **state)
     assert_int_equal(s.on_hand_milli, 29000);
 }
 
+/* A delta restates only the SKUs it lists: the others keep the watermark of
+ * the figure they came with, so local sales are not forgotten. */
+static void test_stock_delta_keeps_unlisted_watermarks(void **state)
+{
+    struct fx *f = *state;
+    sl__cat_stock snap[] = {S(SKU_A, 10000), S(SKU_B, 20000)};
+    sl__cat_wm wm0[] = {{"device-1", 0}};
+    stock(f, 1, SL_CAT_SNAPSHOT, snap, 2, wm0, 1);
+    assert_int_equal(apply(f), SL_CAT_APPLIED);
+    record(f, SL_KIND_SALE, SKU_B, 1000, 0, 0);                       /* seq 1 */
+    record(f, SL_KIND_SALE, SKU_B, 1000, 0, 0);                       /* seq 2 */
+    record(f, SL_KIND_SALE, SKU_A, 1000, 0, 0);                       /* seq 3 */
+    assert_int_equal(on_hand(f, SKU_B).on_hand_milli, 18000);
+    assert_int_equal(on_hand(f, SKU_A).on_hand_milli, 9000);
+    /* the centre restates A through seq 3; B is not in the delta */
+    sl__cat_stock delta[] = {S(SKU_A, 9000)};
+    sl__cat_wm wm1[] = {{"device-1", 3}};
+    stock(f, 2, SL_CAT_DELTA, delta, 1, wm1, 1);
+    assert_int_equal(apply(f), SL_CAT_APPLIED);
+    assert_int_equal(on_hand(f, SKU_A).on_hand_milli, 9000);   /* seq 3 not twice */
+    assert_int_equal(on_hand(f, SKU_B).on_hand_milli, 18000);  /* seqs 1-2 kept */
+    assert_int_equal(on_hand(f, SKU_B).watermark, 0);
+}
+
 static void test_stock_snapshot_without_own_watermark(void **state)
 {
     struct fx *f = *state;
@@ -1163,6 +1187,7 @@ int main(void)
         T(test_store_change_drops_old_store),
         T(test_stock_local_records),
         T(test_stock_snapshot_without_own_watermark),
+        T(test_stock_delta_keeps_unlisted_watermarks),
         T(test_stock_not_found),
         T(test_big_snapshot_grows_map),
     };
