@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
+#include "catmsg.h"
 #include "cli.h"
 #include "journal_internal.h"
 #include "platform.h"
@@ -79,6 +81,25 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
     const char *err = dj ? json_string_value(json_object_get(dj, "last_error")) : NULL;
     if (conn == NULL)
         conn = "offline";
+    /* the offline catalog: what is held and what was refused */
+    sl_catalog *cat = NULL;
+    sl__catalog_stats cst;
+    sl__catalog_held hp, hs, ha;
+    memset(&cst, 0, sizeof cst);
+    memset(&hp, 0, sizeof hp);
+    memset(&hs, 0, sizeof hs);
+    memset(&ha, 0, sizeof ha);
+    if (sl_catalog_open(&cat, c->cfg.state_dir) == SL_OK) {
+        if (sl__catalog_stats_get(cat, &cst) != SL_OK)
+            memset(&cst, 0, sizeof cst);
+        if (sl__catalog_held_get(cat, SL_CAT_PRICES, c->cfg.store_id, &hp) != SL_OK)
+            memset(&hp, 0, sizeof hp);
+        if (sl__catalog_held_get(cat, SL_CAT_STOCK, c->cfg.store_id, &hs) != SL_OK)
+            memset(&hs, 0, sizeof hs);
+        if (sl__catalog_held_get(cat, SL_CAT_PRICES, SL_CAT_SCOPE_ALL, &ha) != SL_OK)
+            memset(&ha, 0, sizeof ha);
+        sl_catalog_close(cat);
+    }
     uint64_t unacked = info.last_seq > acked ? info.last_seq - acked : 0;
     int64_t age = oldest_ts ? now - oldest_ts : 0;
     if (health < 2) {
@@ -108,6 +129,14 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             "dead_letters", (json_int_t)dead, "records", (json_int_t)info.records,
             "connection", "state", conn, "last_error", err ? err : "");
         json_object_set_new(o2, "problems", json_string(problems));
+        json_object_set_new(o2, "catalog", json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+            "prices_version", (json_int_t)hp.version, "prices_issued_ms", (json_int_t)hp.issued_at,
+            "chain_prices_version", (json_int_t)ha.version,
+            "stock_version", (json_int_t)hs.version, "stock_issued_ms", (json_int_t)hs.issued_at,
+            "applied", (json_int_t)cst.applied, "stale", (json_int_t)cst.stale,
+            "rejected", (json_int_t)cst.rejected, "gaps", (json_int_t)cst.gaps,
+            "last_rejection", cst.last_reject));
         if (running && dj) {
             json_object_set(json_object_get(o2, "connection"), "broker",
                             json_object_get(dj, "broker"));
@@ -140,6 +169,22 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
         if (unacked)
             printf(", oldest %s old", a);
         printf("\ndead letters %llu\n", (unsigned long long)dead);
+        char pa[64] = "none", sa[64] = "none";
+        if (hp.version) {
+            char t[48];
+            human_age(now - hp.issued_at, t, sizeof t);
+            snprintf(pa, sizeof pa, "v%llu, issued %s ago", (unsigned long long)hp.version, t);
+        }
+        if (hs.version) {
+            char t[48];
+            human_age(now - hs.issued_at, t, sizeof t);
+            snprintf(sa, sizeof sa, "v%llu, issued %s ago", (unsigned long long)hs.version, t);
+        }
+        printf("prices       %s%s\nstock        %s\n", pa,
+               ha.version ? " (+ chain-wide prices)" : "", sa);
+        if (cst.rejected)
+            printf("catalog      %llu update(s) rejected, last: %s\n",
+                   (unsigned long long)cst.rejected, cst.last_reject);
     }
     json_decref(dj);
     sl_journal_close(j);

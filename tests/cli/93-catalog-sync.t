@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 70
+plan 72
 
 FEED="$SL_BUILD/tests/catalog_feed"
 A=4006381333931          # GTINs with valid check digits
@@ -164,6 +164,8 @@ wait_for 10 "grep -q 'catalog: rejected an update on $T_PRICES' '$TMP/dev-1.log'
 ok $? "the daemon logs the rejection"
 like "$(grep 'rejected an update' "$TMP/dev-1.log")" 'signature' "the reason is the signature"
 like "$(stats)" 'rejected 1 ' "the rejection is counted in the catalog"
+like "$(ag dev-1 status --json)" '"rejected":1,' "storelink status --json counts the rejected update"
+like "$(ag dev-1 status)" 'catalog +1 update\(s\) rejected' "storelink status names the rejected update"
 like "$(ag dev-1 price $A)" '^price +2\.49 EUR$' "the price is unchanged"
 
 # --- (f) stale: the genuine v1 again --------------------------------------------------------
