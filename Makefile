@@ -98,7 +98,7 @@ LDLIBS_ALL = $(PC_LDLIBS) $(MBED_LIBS) -lm
 
 LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.c \
            agent/journal.c agent/crypto.c agent/batch.c agent/ack.c agent/sync.c \
-           agent/catmsg.c agent/catalog.c platform/posix_time.c \
+           agent/catmsg.c agent/catalog.c agent/timeparse.c platform/posix_time.c \
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
            platform/posix_event.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
@@ -108,7 +108,7 @@ MAIN_SRCS = agent/main.c
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
 HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c hub/catalog_pub.c
 HUB_RUN_SRCS = hub/mqtt.c hub/posix_sys.c hub/main.c
-HUB_APP_SRCS = agent/json_event.c
+HUB_APP_SRCS = agent/json_event.c agent/cli_common.c
 HUB_PC_LIBS = sqlite3 libmosquitto
 HUB_PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HUB_PC_LIBS) 2>/dev/null)
 HUB_PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(HUB_PC_LIBS) 2>/dev/null)

@@ -10,7 +10,7 @@
 
 /* sysexits(3) codes used by every command (docs/CLI.md "Exit codes") */
 enum {
-    EX_OK_ = 0, EX_FAIL_ = 1, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOINPUT_ = 66,
+    EX_OK_ = 0, EX_FAIL_ = 1, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOINPUT_ = 66, EX_UNAVAILABLE_ = 69,
     EX_SOFTWARE_ = 70, EX_CANTCREAT_ = 73, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77, EX_CONFIG_ = 78,
 };
 

@@ -14,97 +14,16 @@
 
 #include "catalog.h"
 #include "cli.h"
+#include "timeparse.h"
 #include "platform.h"
 
 /* Unix ms from 0 to the end of 9999 */
-#define TIME_MAX 253402300799999LL
 
 int sl__cmd_price(sl_cli *c, int argc, char **argv);
 int sl__cmd_stock(sl_cli *c, int argc, char **argv);
 
-/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil); pure arithmetic, no time zone database involved */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
-/* n digits at s into *v; 0 or -1 */
-static int digits(const char *s, int n, int64_t *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return 0;
-}
 
-/*
- * TIME: Unix milliseconds, or ISO 8601 with an explicit zone:
- * YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM|-HH:MM).  A zone is required: a
- * price instant is absolute (NOTES.md), the device never guesses one.
- */
-static int parse_time(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    int64_t v;
-    if (n > 0 && strspn(s, "0123456789") == n) {
-        if (n > 15 || digits(s, (int)n, &v) != 0 || v > TIME_MAX)
-            return -1;
-        *out = v;
-        return 0;
-    }
-    int64_t y, mo, d, h, mi, sec = 0, ms = 0;
-    if (n < 17 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d) || s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
-        digits(s + 14, 2, &mi))
-        return -1;
-    const char *p = s + 16;
-    if (*p == ':') {
-        if (digits(p + 1, 2, &sec))
-            return -1;
-        p += 3;
-        if (*p == '.') {
-            int nf = 0;
-            p++;
-            while (p[nf] >= '0' && p[nf] <= '9')
-                nf++;
-            if (nf < 1 || nf > 3 || digits(p, nf, &ms))
-                return -1;
-            for (int i = nf; i < 3; i++)
-                ms *= 10;
-            p += nf;
-        }
-    }
-    int64_t off = 0;
-    if (p[0] == 'Z' && p[1] == '\0') {
-        off = 0;
-    } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':') {
-        int64_t oh, om;
-        if (digits(p + 1, 2, &oh) || digits(p + 4, 2, &om) || oh > 23 || om > 59)
-            return -1;
-        off = (oh * 60 + om) * 60000 * (p[0] == '-' ? -1 : 1);
-    } else {
-        return -1;
-    }
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
-        return -1;
-    v = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + sec * 1000 + ms - off;
-    if (v < 0 || v > TIME_MAX)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* "3 h 12 min ago" (or "in the future" when the device clock is behind) */
 static void age_text(int64_t now, int64_t then, char *out, size_t outsz)
@@ -221,7 +140,7 @@ int sl__cmd_price(sl_cli *c, int argc, char **argv)
     int64_t now = sl_plat_now_ms(), at = now;
     if (parse_args("price", use, 1, argc, argv, &a) != 0)
         return EX_USAGE_;
-    if (a.at != NULL && parse_time(a.at, &at) != 0) {
+    if (a.at != NULL && sl__parse_time(a.at, &at) != 0) {
         sl__cli_err("price: --at: '%s' is not Unix ms or an ISO 8601 time with a zone "
                     "(2026-11-24T00:00:00Z)", a.at);
         return EX_USAGE_;

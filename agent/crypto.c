@@ -13,6 +13,7 @@
 
 #include "crypto.h"
 #include "hash.h"
+#include "timeparse.h"
 #include "platform.h"
 #include "storelink.h"
 
@@ -281,21 +282,10 @@ int sl__cert_file_der(const char *path, uint8_t **der, size_t *len)
     return SL_OK;
 }
 
-/* days since 1970-01-01 of a civil date (proleptic Gregorian): H. Hinnant's
- * algorithm, so no libc time zone state is involved */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 static int64_t x509_ms(const mbedtls_x509_time *t)
 {
-    return ((days_from_civil(t->year, t->mon, t->day) * 24 + t->hour) * 60 + t->min) * 60000 +
+    return ((sl__days_from_civil(t->year, t->mon, t->day) * 24 + t->hour) * 60 + t->min) * 60000 +
            (int64_t)t->sec * 1000;
 }
 

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "timeparse.h"
 #include "catalog_pub.h"
 #include "event.h"
 #include "platform.h"
 
-#define TIME_MAX 253402300799999LL   /* 9999-12-31T23:59:59.999Z, Unix ms */
 #define FIELD_MAX 160                /* bytes of one CSV field we keep */
 #define MAX_FIELDS 4
 /* encoded size bounds for the message buffer: a price item is at most
@@ -141,17 +141,6 @@ static int split(const char *s, size_t n, struct fields *f, const char **why)
     }
 }
 
-/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil): arithmetic only, no time zone database */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 static int digits(const char *s, int n, int64_t *v)
 {
@@ -164,64 +153,6 @@ static int digits(const char *s, int n, int64_t *v)
     return 0;
 }
 
-/* Unix ms, or YYYY-MM-DDTHH:MM[:SS[.fff]](Z|+HH:MM|-HH:MM): the zone is
- * required, a price instant is absolute (the centre decides what midnight
- * means for a store, the device never guesses).  The same forms as
- * `storelink price --at`. */
-static int parse_time(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    int64_t v;
-    if (n > 0 && strspn(s, "0123456789") == n) {
-        if (n > 15 || digits(s, (int)n, &v) != 0 || v > TIME_MAX)
-            return -1;
-        *out = v;
-        return 0;
-    }
-    int64_t y, mo, d, h, mi, sec = 0, ms = 0;
-    if (n < 17 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d) || s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
-        digits(s + 14, 2, &mi))
-        return -1;
-    const char *p = s + 16;
-    if (*p == ':') {
-        if (digits(p + 1, 2, &sec))
-            return -1;
-        p += 3;
-        if (*p == '.') {
-            int nf = 0;
-            p++;
-            while (p[nf] >= '0' && p[nf] <= '9')
-                nf++;
-            if (nf < 1 || nf > 3 || digits(p, nf, &ms))
-                return -1;
-            for (int i = nf; i < 3; i++)
-                ms *= 10;
-            p += nf;
-        }
-    }
-    int64_t off;
-    if (p[0] == 'Z' && p[1] == '\0') {
-        off = 0;
-    } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':') {
-        int64_t oh, om;
-        if (digits(p + 1, 2, &oh) || digits(p + 4, 2, &om) || oh > 23 || om > 59)
-            return -1;
-        off = (oh * 60 + om) * 60000 * (p[0] == '-' ? -1 : 1);
-    } else {
-        return -1;
-    }
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
-        return -1;
-    v = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + sec * 1000 + ms - off;
-    if (v < 0 || v > TIME_MAX)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int check_sku(const struct loc *at, const struct fields *f, char *sku)
 {
@@ -269,7 +200,7 @@ static int parse_price_line(const struct loc *at, const struct fields *f, size_t
     p->effective_from = 0;
     if (f->n > 3) {
         v = f->v[3];
-        if (f->too_long[3] || (v[0] != '\0' && parse_time(v, &p->effective_from) != 0))
+        if (f->too_long[3] || (v[0] != '\0' && sl__parse_time(v, &p->effective_from) != 0))
             return line_err(at, "effective_from", "'%s' is not Unix ms or an ISO 8601 time with "
                             "a zone (2026-11-24T00:00:00Z); empty or 0 = immediately",
                             shown(v, b, sizeof b));

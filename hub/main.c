@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"        /* the agent's sysexits codes and sl__cli_exit */
 #include "catalog_pub.h"
 #include "export.h"
 #include "hub_config.h"
@@ -19,9 +20,6 @@
 #include "store.h"
 
 /* sysexits(3) */
-enum { EX_OK_ = 0, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOINPUT_ = 66, EX_UNAVAILABLE_ = 69,
-       EX_SOFTWARE_ = 70, EX_CANTCREAT_ = 73, EX_IOERR_ = 74, EX_TEMPFAIL_ = 75, EX_NOPERM_ = 77,
-       EX_CONFIG_ = 78 };
 
 /* --expires-in at most ten years */
 #define EXPIRES_IN_MAX_S (10LL * 366 * 86400)
@@ -68,29 +66,6 @@ static void err(const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     fprintf(stderr, "storelink-hub: %s\n", msg);
-}
-
-static int exit_code(int e)
-{
-    switch ((sl_err)e) {
-    case SL_OK: return EX_OK_;
-    case SL_ERR_INVALID:
-    case SL_ERR_CONFLICT:
-    case SL_ERR_TOO_LARGE: return EX_DATAERR_;
-    case SL_ERR_FULL:
-    case SL_ERR_DISK_FULL:
-    case SL_ERR_BUSY: return EX_TEMPFAIL_;
-    case SL_ERR_NOT_FOUND: return EX_NOINPUT_;
-    case SL_ERR_CONFIG: return EX_CONFIG_;
-    case SL_ERR_USAGE: return EX_USAGE_;
-    case SL_ERR_PERM: return EX_NOPERM_;
-    case SL_ERR_IO:
-    case SL_ERR_CORRUPT:
-    case SL_ERR_UNSAFE: return EX_IOERR_;
-    case SL_ERR_NOMEM:
-    case SL_ERR_CRYPTO: return EX_SOFTWARE_;
-    }
-    return EX_SOFTWARE_;
 }
 
 static int open_db(const hub_config *cfg, hub_store **st)
@@ -157,12 +132,12 @@ static int cmd_export(const hub_config *cfg, int argc, char **argv)
     }
     int rc = open_db(cfg, &st);
     if (rc != SL_OK)
-        return exit_code(rc);
+        return sl__cli_exit(rc);
     rc = hub_export_jsonl(st, since, device, stdout, &n);
     hub_store_close(st);
     if (rc != SL_OK) {
         err("export stopped after %llu records: %s", (unsigned long long)n, sl_strerror(rc));
-        return exit_code(rc);
+        return sl__cli_exit(rc);
     }
     return EX_OK_;
 }
@@ -215,7 +190,7 @@ static int cmd_devices(const hub_config *cfg, int argc, char **argv)
     }
     int rc = open_db(cfg, &st);
     if (rc != SL_OK)
-        return exit_code(rc);
+        return sl__cli_exit(rc);
     if (json) {
         if ((arr = json_array()) == NULL) {
             rc = SL_ERR_NOMEM;
@@ -242,7 +217,7 @@ out:
         rc = SL_ERR_IO;
     if (rc != SL_OK)
         err("devices: %s", sl_strerror(rc));
-    return exit_code(rc);
+    return sl__cli_exit(rc);
 }
 
 static int cmd_count(const hub_config *cfg, int argc, char **argv)
@@ -262,12 +237,12 @@ static int cmd_count(const hub_config *cfg, int argc, char **argv)
     }
     int rc = open_db(cfg, &st);
     if (rc != SL_OK)
-        return exit_code(rc);
+        return sl__cli_exit(rc);
     rc = hub_store_count(st, device, &n);
     hub_store_close(st);
     if (rc != SL_OK) {
         err("count: %s", sl_strerror(rc));
-        return exit_code(rc);
+        return sl__cli_exit(rc);
     }
     printf("%llu\n", (unsigned long long)n);
     return EX_OK_;
@@ -326,7 +301,7 @@ static int cmd_catalog_keygen(const hub_config *cfg, int argc, char **argv)
     sl__key_free(k);
     if (rc != SL_OK) {
         err("catalog-keygen: cannot write %s / %s: %s", out, pub, sl_strerror(rc));
-        return exit_code(rc);
+        return sl__cli_exit(rc);
     }
     printf("catalog key written to %s (mode 0600): set [hub] catalog_key to it\n"
            "public key written to %s: install it on the devices as catalog_pubkey\n", out, pub);
@@ -395,7 +370,7 @@ static int cmd_publish(const hub_config *cfg, int argc, char **argv)
                               (const char (*)[4])cfg->currencies, msgbuf, sizeof msgbuf);
     if (rc != SL_OK) {
         err("%s", msgbuf);
-        return exit_code(rc);
+        return sl__cli_exit(rc);
     }
     if ((rc = sl__key_load(&key, cfg->catalog_key)) != SL_OK) {
         err("catalog_key %s: %s", cfg->catalog_key,
@@ -404,12 +379,12 @@ static int cmd_publish(const hub_config *cfg, int argc, char **argv)
         goto out;
     }
     if ((rc = make_parent(cfg->db_path, 0750)) != SL_OK) {
-        ex = exit_code(rc);
+        ex = sl__cli_exit(rc);
         goto out;
     }
     if ((rc = hub_store_open(&st, cfg->db_path, HUB_STORE_CREATE)) != SL_OK) {
         err("cannot open database %s: %s", cfg->db_path, sl_strerror(rc));
-        ex = exit_code(rc);
+        ex = sl__cli_exit(rc);
         goto out;
     }
     /* the broker before the version: a broker that is down costs nothing */
@@ -421,7 +396,7 @@ static int cmd_publish(const hub_config *cfg, int argc, char **argv)
                         sl_plat_now_ms()};
     if ((rc = hub_cat_publish(st, key, &u, &items, &msg, msgbuf, sizeof msgbuf)) != SL_OK) {
         err("publish: %s", msgbuf);   /* rolled back: nothing recorded, nothing sent */
-        ex = exit_code(rc);
+        ex = sl__cli_exit(rc);
         goto out;
     }
     ex = hub_pub_send(pb, msg.topic, msg.data, msg.len, msg.kind == SL_CAT_SNAPSHOT, msgbuf,
