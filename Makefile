@@ -98,7 +98,7 @@ LDLIBS_ALL = $(PC_LDLIBS) $(MBED_LIBS) -lm
 
 LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.c \
            agent/journal.c agent/crypto.c agent/batch.c agent/ack.c agent/sync.c \
-           agent/catmsg.c agent/catalog.c agent/timeparse.c platform/posix_time.c \
+           agent/catmsg.c agent/catalog.c agent/timeparse.c agent/mdb.c platform/posix_time.c \
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
            platform/posix_event.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \

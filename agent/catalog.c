@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdb.h"
 #include "catalog.h"
 #include "catmsg.h"
 #include "event.h"
@@ -70,27 +71,6 @@ static uint64_t get_be64(const void *vp)
 
 /* LMDB codes are translated here for the catalog, as journal.c does for
  * the journal. */
-static int map_mdb(int rc)
-{
-    switch (rc) {
-    case MDB_SUCCESS: return SL_OK;
-    case MDB_NOTFOUND: return SL_ERR_NOT_FOUND;
-    case MDB_MAP_FULL: return SL_ERR_FULL;
-    case MDB_CORRUPTED:
-    case MDB_INVALID:
-    case MDB_VERSION_MISMATCH:
-    case MDB_PAGE_NOTFOUND: return SL_ERR_CORRUPT;
-    case MDB_READERS_FULL:
-    case MDB_MAP_RESIZED: return SL_ERR_BUSY;
-    case ENOMEM: return SL_ERR_NOMEM;
-    case EACCES:
-    case EPERM:
-    case EROFS: return SL_ERR_PERM;
-    case ENOSPC: return SL_ERR_FULL;
-    case ENOENT: return SL_ERR_NOT_FOUND;
-    default: return SL_ERR_IO;
-    }
-}
 
 /* ---- keys ------------------------------------------------------------- */
 
@@ -144,7 +124,7 @@ static int open_dbs(sl_catalog *c)
     MDB_txn *txn;
     int rc = mdb_txn_begin(c->env, NULL, c->read_only ? MDB_RDONLY : 0, &txn);
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     unsigned fl = c->read_only ? 0 : MDB_CREATE;
     rc = mdb_dbi_open(txn, "state", fl, &c->db_state);
     if (rc == 0) rc = mdb_dbi_open(txn, "price", fl, &c->db_price);
@@ -158,7 +138,7 @@ static int open_dbs(sl_catalog *c)
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     }
     MDB_val k = {sizeof META_FORMAT - 1, (void *)META_FORMAT}, v;
     rc = mdb_get(txn, c->db_meta, &k, &v);
@@ -178,12 +158,12 @@ static int open_dbs(sl_catalog *c)
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     }
     /* commit even a read-only txn: aborting it would close the new DBIs */
     rc = mdb_txn_commit(txn);
     c->have_dbs = rc == 0;
-    return map_mdb(rc);
+    return sl__mdb_err(rc);
 }
 
 /* Open the environment if it is not open yet.  A reader never creates it. */
@@ -199,7 +179,7 @@ static int env_open(sl_catalog *c)
         return SL_ERR_NOT_FOUND;
     }
     if ((rc = mdb_env_create(&c->env)) != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     mdb_env_set_maxdbs(c->env, 8);
     mdb_env_set_maxreaders(c->env, 126);
     /* always set the map size explicitly (NOTES.md): at least the file */
@@ -214,12 +194,12 @@ static int env_open(sl_catalog *c)
     if (map > c->max_bytes)
         map = c->max_bytes > fsize ? c->max_bytes : fsize;
     if ((rc = mdb_env_set_mapsize(c->env, (size_t)map)) != 0) {
-        rc = map_mdb(rc);
+        rc = sl__mdb_err(rc);
         goto fail;
     }
     c->map_bytes = map;
     if ((rc = mdb_env_open(c->env, c->dir, c->read_only ? MDB_RDONLY : 0, 0600)) != 0) {
-        rc = map_mdb(rc);
+        rc = sl__mdb_err(rc);
         goto fail;
     }
     unsigned flags = 0;
@@ -302,31 +282,13 @@ void sl_catalog_close(sl_catalog *c)
 
 static int grow_map(sl_catalog *c)
 {
-    if (c->map_bytes >= c->max_bytes)
-        return SL_ERR_FULL;
-    uint64_t m = c->map_bytes * 2;
-    if (m > c->max_bytes)
-        m = c->max_bytes;
-    int rc = mdb_env_set_mapsize(c->env, (size_t)m);
-    if (rc != 0)
-        return map_mdb(rc);
-    c->map_bytes = m;
-    sl_plat_log(SL_LOG_INFO, "catalog map grown to %llu KiB", (unsigned long long)(m >> 10));
-    return SL_OK;
+    return sl__mdb_grow(c->env, &c->map_bytes, c->max_bytes, "catalog");
 }
 
 /* Begin a transaction, adopting a map another process has grown. */
 static int txn_begin(sl_catalog *c, unsigned flags, MDB_txn **txn)
 {
-    int rc = mdb_txn_begin(c->env, NULL, flags, txn);
-    if (rc == MDB_MAP_RESIZED) {
-        mdb_env_set_mapsize(c->env, 0);
-        MDB_envinfo ei;
-        mdb_env_info(c->env, &ei);
-        c->map_bytes = ei.me_mapsize;
-        rc = mdb_txn_begin(c->env, NULL, flags, txn);
-    }
-    return map_mdb(rc);
+    return sl__mdb_txn_begin(c->env, flags, txn, &c->map_bytes);
 }
 
 /* Run fn in one write transaction and commit it durably.  MDB_MAP_FULL
@@ -345,7 +307,7 @@ static int write_txn(sl_catalog *c, int (*fn)(sl_catalog *c, MDB_txn *txn, void 
             return rc;
         rc = fn(c, txn, arg);
         if (rc == SL_OK)
-            rc = map_mdb(mdb_txn_commit(txn));
+            rc = sl__mdb_err(mdb_txn_commit(txn));
         else
             mdb_txn_abort(txn);
         if (rc == SL_ERR_FULL) {
@@ -368,7 +330,7 @@ static int read_state(sl_catalog *c, MDB_txn *txn, int type, const char *scope,
     memset(h, 0, sizeof *h);
     int rc = mdb_get(txn, c->db_state, &k, &v);
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     if (v.mv_size != 24)
         return SL_ERR_CORRUPT;
     h->version = get_be64(v.mv_data);
@@ -385,7 +347,7 @@ static int write_state(sl_catalog *c, MDB_txn *txn, int type, const char *scope,
     put_be64(vb + 8, (uint64_t)h->issued_at);
     put_be64(vb + 16, (uint64_t)h->received_at);
     MDB_val k = {state_key(kb, type, scope), kb}, v = {24, vb};
-    return map_mdb(mdb_put(txn, c->db_state, &k, &v, 0));
+    return sl__mdb_err(mdb_put(txn, c->db_state, &k, &v, 0));
 }
 
 static int read_counters(sl_catalog *c, MDB_txn *txn, uint64_t cnt[CNT_N])
@@ -396,7 +358,7 @@ static int read_counters(sl_catalog *c, MDB_txn *txn, uint64_t cnt[CNT_N])
     if (rc == MDB_NOTFOUND)
         return SL_OK;
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     if (v.mv_size != 8 * CNT_N)
         return SL_ERR_CORRUPT;
     for (int i = 0; i < CNT_N; i++)
@@ -415,7 +377,7 @@ static int bump(sl_catalog *c, MDB_txn *txn, int which)
     for (int i = 0; i < CNT_N; i++)
         put_be64(vb + 8 * i, cnt[i]);
     MDB_val k = {sizeof META_COUNTERS - 1, (void *)META_COUNTERS}, v = {sizeof vb, vb};
-    return map_mdb(mdb_put(txn, c->db_meta, &k, &v, 0));
+    return sl__mdb_err(mdb_put(txn, c->db_meta, &k, &v, 0));
 }
 
 /* The store id held in meta into out ("" when none). */
@@ -427,7 +389,7 @@ static int read_store(sl_catalog *c, MDB_txn *txn, char *out, size_t outsz)
     if (rc == MDB_NOTFOUND)
         return SL_OK;
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     if (v.mv_size == 0 || v.mv_size >= outsz || v.mv_size > SL_CAT_ID_MAX)
         return SL_ERR_CORRUPT;
     memcpy(out, v.mv_data, v.mv_size);
@@ -445,7 +407,7 @@ static int del_range(MDB_txn *txn, MDB_dbi db, const uint8_t *p, size_t n, const
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, db, &cur);
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     if (from == NULL) {
         from = p;
         from_n = n;
@@ -469,7 +431,7 @@ static int del_range(MDB_txn *txn, MDB_dbi db, const uint8_t *p, size_t n, const
             break;
     }
     mdb_cursor_close(cur);
-    return map_mdb(rc);
+    return sl__mdb_err(rc);
 }
 
 static int del_prefix(MDB_txn *txn, MDB_dbi db, const uint8_t *p, size_t n)
@@ -526,7 +488,7 @@ static int put_price(void *ctx, const sl__cat_price *p)
     put_be64(vb, p->price);
     memcpy(vb + 8, p->currency, 3);
     MDB_val k = {kn, kb}, v = {sizeof vb, vb};
-    return map_mdb(mdb_put(a->txn, c->db_price, &k, &v, 0));
+    return sl__mdb_err(mdb_put(a->txn, c->db_price, &k, &v, 0));
 }
 
 /* stock value: on_hand_milli (8 BE) + this device's watermark (8 BE) */
@@ -537,7 +499,7 @@ static int put_stock(void *ctx, const sl__cat_stock *s)
     put_be64(vb, (uint64_t)s->on_hand_milli);
     put_be64(vb + 8, a->item_wm);
     MDB_val k = {name_key(kb, a->m->scope, s->sku), kb}, v = {16, vb};
-    return map_mdb(mdb_put(a->txn, a->c->db_stock, &k, &v, 0));
+    return sl__mdb_err(mdb_put(a->txn, a->c->db_stock, &k, &v, 0));
 }
 
 static int put_wm(void *ctx, const sl__cat_wm *w)
@@ -546,7 +508,7 @@ static int put_wm(void *ctx, const sl__cat_wm *w)
     uint8_t kb[KEY_MAX], vb[8];
     put_be64(vb, w->seq);
     MDB_val k = {name_key(kb, a->m->scope, w->device), kb}, v = {8, vb};
-    return map_mdb(mdb_put(a->txn, a->c->db_wm, &k, &v, 0));
+    return sl__mdb_err(mdb_put(a->txn, a->c->db_wm, &k, &v, 0));
 }
 
 /* Remove everything of one scope: its price, stock and watermark entries
@@ -564,7 +526,7 @@ static int drop_scope(sl_catalog *c, MDB_txn *txn, const char *scope)
         MDB_val k = {state_key(kb, type, scope), kb};
         rc = mdb_del(txn, c->db_state, &k, NULL);
         if (rc != 0 && rc != MDB_NOTFOUND)
-            return map_mdb(rc);
+            return sl__mdb_err(rc);
     }
     return SL_OK;
 }
@@ -585,7 +547,7 @@ static int adopt_store(sl_catalog *c, MDB_txn *txn)
             return rc;
     }
     MDB_val k = {sizeof META_STORE - 1, (void *)META_STORE}, v = {strlen(c->store), c->store};
-    return map_mdb(mdb_put(txn, c->db_meta, &k, &v, 0));
+    return sl__mdb_err(mdb_put(txn, c->db_meta, &k, &v, 0));
 }
 
 static int apply_txn(sl_catalog *c, MDB_txn *txn, void *arg)
@@ -668,7 +630,7 @@ static int apply_txn(sl_catalog *c, MDB_txn *txn, void *arg)
         if (rc == 0 && v.mv_size == 8)
             res->watermark = get_be64(v.mv_data);
         else if (rc != 0 && rc != MDB_NOTFOUND)
-            return map_mdb(rc);
+            return sl__mdb_err(rc);
     }
     res->outcome = SL_CAT_APPLIED;
     res->held_version = m->version;
@@ -692,7 +654,7 @@ static int reject_txn(sl_catalog *c, MDB_txn *txn, void *arg)
     put_be64(vb, (uint64_t)r->now);
     memcpy(vb + 8, r->reason, rl);
     MDB_val k = {sizeof META_LAST_REJECT - 1, (void *)META_LAST_REJECT}, v = {8 + rl, vb};
-    return map_mdb(mdb_put(txn, c->db_meta, &k, &v, 0));
+    return sl__mdb_err(mdb_put(txn, c->db_meta, &k, &v, 0));
 }
 
 static int rejected(sl_catalog *c, int64_t now, sl__cat_result *out)
@@ -784,7 +746,7 @@ int sl__catalog_stats_get(sl_catalog *c, sl__catalog_stats *st)
             memcpy(st->last_reject, (uint8_t *)v.mv_data + 8, v.mv_size - 8);
             st->last_reject[v.mv_size - 8] = '\0';
         } else if (mrc != 0 && mrc != MDB_NOTFOUND) {
-            rc = map_mdb(mrc);
+            rc = sl__mdb_err(mrc);
         }
     }
     mdb_txn_abort(txn);
@@ -834,7 +796,7 @@ static int find_price(sl_catalog *c, MDB_txn *txn, const char *scope, const char
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, c->db_price, &cur);
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     MDB_val k = {n, kb}, v;
     int found = 0;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -856,7 +818,7 @@ static int find_price(sl_catalog *c, MDB_txn *txn, const char *scope, const char
     }
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     return found ? SL_OK : SL_ERR_NOT_FOUND;
 }
 
@@ -1000,7 +962,7 @@ int sl_stock_lookup(sl_catalog *c, sl_journal *j, const char *device_id, const c
     uint8_t kb[KEY_MAX];
     MDB_val k = {name_key(kb, out->store, sku), kb}, v;
     if ((rc = mdb_get(txn, c->db_stock, &k, &v)) != 0) {
-        rc = map_mdb(rc);
+        rc = sl__mdb_err(rc);
         goto out;
     }
     if (v.mv_size != 8 && v.mv_size != 16) {
@@ -1020,7 +982,7 @@ int sl_stock_lookup(sl_catalog *c, sl_journal *j, const char *device_id, const c
              * moves the device's watermark only for the SKUs it lists */
             out->watermark = have_item_wm ? item_wm : get_be64(v.mv_data);
         else if (mrc != MDB_NOTFOUND)
-            rc = mrc == 0 ? SL_ERR_CORRUPT : map_mdb(mrc);
+            rc = mrc == 0 ? SL_ERR_CORRUPT : sl__mdb_err(mrc);
     }
 out:
     /* the catalog's read transaction ends before the journal is read: the

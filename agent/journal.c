@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdb.h"
 #include "codec.h"
 #include "event.h"
 #include "hash.h"
@@ -60,34 +61,13 @@ static uint64_t get_be64(const uint8_t *p)
 }
 
 /* LMDB codes are translated here and nowhere else */
-static int map_mdb(int rc)
-{
-    switch (rc) {
-    case MDB_SUCCESS: return SL_OK;
-    case MDB_NOTFOUND: return SL_ERR_NOT_FOUND;
-    case MDB_MAP_FULL: return SL_ERR_FULL;
-    case MDB_CORRUPTED:
-    case MDB_INVALID:
-    case MDB_VERSION_MISMATCH:
-    case MDB_PAGE_NOTFOUND: return SL_ERR_CORRUPT;
-    case MDB_READERS_FULL:
-    case MDB_MAP_RESIZED: return SL_ERR_BUSY;
-    case ENOMEM: return SL_ERR_NOMEM;
-    case EACCES:
-    case EPERM:
-    case EROFS: return SL_ERR_PERM;
-    case ENOSPC: return SL_ERR_DISK_FULL;
-    case ENOENT: return SL_ERR_NOT_FOUND;
-    default: return SL_ERR_IO;
-    }
-}
 
 static int open_dbs(sl_journal *j)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(j->env, NULL, j->read_only ? MDB_RDONLY : 0, &txn);
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     unsigned fl = j->read_only ? 0 : MDB_CREATE;
     rc = mdb_dbi_open(txn, "records", fl, &j->db_rec);
     if (rc == 0) rc = mdb_dbi_open(txn, "txn", fl, &j->db_txn);
@@ -106,7 +86,7 @@ static int open_dbs(sl_journal *j)
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     }
     MDB_val k = {sizeof META_FORMAT - 1, (void *)META_FORMAT}, v;
     rc = mdb_get(txn, j->db_meta, &k, &v);
@@ -126,12 +106,12 @@ static int open_dbs(sl_journal *j)
     }
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     }
     /* commit even a read-only txn: aborting it would close the new DBIs */
     rc = mdb_txn_commit(txn);
     j->have_dbs = 1;
-    return map_mdb(rc);
+    return sl__mdb_err(rc);
 }
 
 int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_opts *opts)
@@ -155,7 +135,7 @@ int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_op
         goto fail_free;   /* missing, or not ours to read */
     }
     if ((rc = mdb_env_create(&j->env)) != 0) {
-        rc = map_mdb(rc);
+        rc = sl__mdb_err(rc);
         goto fail_free;
     }
     mdb_env_set_maxdbs(j->env, 8);
@@ -173,13 +153,13 @@ int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_op
     if (map > j->max_bytes)
         map = j->max_bytes > fsize ? j->max_bytes : fsize;
     if ((rc = mdb_env_set_mapsize(j->env, (size_t)map)) != 0) {
-        rc = map_mdb(rc);
+        rc = sl__mdb_err(rc);
         goto fail_env;
     }
     j->map_bytes = map;
     rc = mdb_env_open(j->env, j->dir, j->read_only ? MDB_RDONLY : 0, 0600);
     if (rc != 0) {
-        rc = map_mdb(rc);
+        rc = sl__mdb_err(rc);
         goto fail_env;
     }
     unsigned flags = 0;
@@ -214,31 +194,13 @@ void sl_journal_close(sl_journal *j)
  * the configured cap. */
 static int grow_map(sl_journal *j)
 {
-    if (j->map_bytes >= j->max_bytes)
-        return SL_ERR_FULL;
-    uint64_t m = j->map_bytes * 2;
-    if (m > j->max_bytes)
-        m = j->max_bytes;
-    int rc = mdb_env_set_mapsize(j->env, (size_t)m);
-    if (rc != 0)
-        return map_mdb(rc);
-    j->map_bytes = m;
-    sl_plat_log(SL_LOG_INFO, "journal map grown to %llu KiB", (unsigned long long)(m >> 10));
-    return SL_OK;
+    return sl__mdb_grow(j->env, &j->map_bytes, j->max_bytes, "journal");
 }
 
 /* Begin a transaction, adopting a map another process has grown. */
 static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
 {
-    int rc = mdb_txn_begin(j->env, NULL, flags, txn);
-    if (rc == MDB_MAP_RESIZED) {
-        mdb_env_set_mapsize(j->env, 0);
-        MDB_envinfo ei;
-        mdb_env_info(j->env, &ei);
-        j->map_bytes = ei.me_mapsize;
-        rc = mdb_txn_begin(j->env, NULL, flags, txn);
-    }
-    return map_mdb(rc);
+    return sl__mdb_txn_begin(j->env, flags, txn, &j->map_bytes);
 }
 
 static int read_tail(sl_journal *j, MDB_txn *txn, uint64_t *seq, uint8_t hash[32])
@@ -251,7 +213,7 @@ static int read_tail(sl_journal *j, MDB_txn *txn, uint64_t *seq, uint8_t hash[32
         return SL_OK;
     }
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     if (v.mv_size != 40)
         return SL_ERR_CORRUPT;
     *seq = get_be64(v.mv_data);
@@ -305,7 +267,7 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
             if (rc == 0)
                 rc = decode_stored(&rv, rec);
             else
-                rc = map_mdb(rc);
+                rc = sl__mdb_err(rc);
             same = rc == SL_OK && rec->ev.ts_ms == ev->ts_ms;
             free(rec);
             if (rc != SL_OK)
@@ -325,7 +287,7 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
         return SL_OK;
     }
     if (rc != MDB_NOTFOUND)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
 
     uint64_t seq = *tail_seq + 1;
     /* the stored record carries the time it was recorded */
@@ -338,14 +300,14 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
     MDB_val rk = {8, key}, rv = {slen, j->buf};
     rc = mdb_put(txn, j->db_rec, &rk, &rv, MDB_NOOVERWRITE | MDB_APPEND);
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     memcpy(tv, key, 8);
     memcpy(tv + 8, chash, 32);
     v.mv_size = 40;
     v.mv_data = tv;
     rc = mdb_put(txn, j->db_txn, &k, &v, MDB_NOOVERWRITE);
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     sl__sha256(j->buf, slen, tail_hash);
     *tail_seq = seq;
     res->err = SL_OK;
@@ -381,10 +343,10 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
             put_be64(tv, tail_seq);
             memcpy(tv + 8, tail_hash, 32);
             MDB_val k = {sizeof META_TAIL - 1, (void *)META_TAIL}, v = {40, tv};
-            rc = map_mdb(mdb_put(txn, j->db_meta, &k, &v, 0));
+            rc = sl__mdb_err(mdb_put(txn, j->db_meta, &k, &v, 0));
         }
         if (rc == SL_OK)
-            rc = map_mdb(mdb_txn_commit(txn));
+            rc = sl__mdb_err(mdb_txn_commit(txn));
         else
             mdb_txn_abort(txn);
         if (rc == SL_ERR_FULL) {
@@ -475,7 +437,7 @@ int sl_journal_get(sl_journal *j, uint64_t seq, sl_record *rec)
     put_be64(key, seq);
     MDB_val k = {8, key}, v;
     rc = mdb_get(txn, j->db_rec, &k, &v);
-    rc = rc == 0 ? decode_stored(&v, rec) : map_mdb(rc);
+    rc = rc == 0 ? decode_stored(&v, rec) : sl__mdb_err(rc);
     if (rc == SL_OK && rec->seq != seq)
         rc = SL_ERR_CORRUPT;
     mdb_txn_abort(txn);
@@ -509,7 +471,7 @@ static int foreach_impl(sl_journal *j, uint64_t from_seq, uint64_t limit, sl_rec
         return rc;
     if ((rc = mdb_cursor_open(txn, j->db_rec, &cur)) != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     }
     sl_record *rec = malloc(sizeof *rec);
     if (rec == NULL) {
@@ -538,7 +500,7 @@ static int foreach_impl(sl_journal *j, uint64_t from_seq, uint64_t limit, sl_rec
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc == SL_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = map_mdb(mrc);
+        rc = sl__mdb_err(mrc);
 out:
     free(rec);
     mdb_cursor_close(cur);
@@ -565,7 +527,7 @@ int sl_journal_info_get(sl_journal *j, sl_journal_info *info)
     if (rc != SL_OK)
         return rc;
     if ((rc = read_tail(j, txn, &info->last_seq, info->tail_hash)) == SL_OK &&
-        (rc = map_mdb(mdb_stat(txn, j->db_rec, &st))) == SL_OK) {
+        (rc = sl__mdb_err(mdb_stat(txn, j->db_rec, &st))) == SL_OK) {
         info->records = st.ms_entries;
         if (mdb_cursor_open(txn, j->db_rec, &cur) == 0) {
             MDB_val k, v;
@@ -639,7 +601,7 @@ int sl_journal_verify(sl_journal *j, sl_verify *v)
         return rc;
     if ((rc = mdb_cursor_open(txn, j->db_rec, &cur)) != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     }
     sl_record *cur_rec = malloc(sizeof *cur_rec), *prev_rec = malloc(sizeof *prev_rec);
     if (cur_rec == NULL || prev_rec == NULL) {
@@ -709,7 +671,7 @@ int sl_journal_verify(sl_journal *j, sl_verify *v)
         mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = map_mdb(mrc);
+        rc = sl__mdb_err(mrc);
         goto out;
     }
     MDB_stat ist;
@@ -747,7 +709,7 @@ static int read_u64(sl_journal *j, MDB_txn *txn, const char *name, uint64_t *out
     if (rc == MDB_NOTFOUND)
         return SL_OK;
     if (rc != 0)
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     if (v.mv_size != 8)
         return SL_ERR_CORRUPT;
     *out = get_be64(v.mv_data);
@@ -801,17 +763,17 @@ int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter
             put_be64(val + 4, (uint64_t)rejects[i].when_ms);
             memcpy(val + 12, rejects[i].reason, rl);
             MDB_val k = {8, key}, v = {12 + rl, val};
-            rc = map_mdb(mdb_put(txn, j->db_dlq, &k, &v, 0));
+            rc = sl__mdb_err(mdb_put(txn, j->db_dlq, &k, &v, 0));
         }
         if (rc == SL_OK && acked_through > cur) {
             uint8_t val[8];
             put_be64(val, acked_through);
             MDB_val k = {sizeof META_ACKED - 1, (void *)META_ACKED}, v = {8, val};
-            rc = map_mdb(mdb_put(txn, j->db_meta, &k, &v, 0));
+            rc = sl__mdb_err(mdb_put(txn, j->db_meta, &k, &v, 0));
             *advanced = rc == SL_OK;
         }
         if (rc == SL_OK)
-            rc = map_mdb(mdb_txn_commit(txn));
+            rc = sl__mdb_err(mdb_txn_commit(txn));
         else
             mdb_txn_abort(txn);
         if (rc == SL_ERR_FULL && grow_map(j) == SL_OK) {
@@ -834,7 +796,7 @@ int sl__journal_dead_letters(sl_journal *j, int (*fn)(const sl__dead_letter *d, 
         return rc;
     if ((rc = mdb_cursor_open(txn, j->db_dlq, &cur)) != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return sl__mdb_err(rc);
     }
     MDB_val k, v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -870,7 +832,7 @@ int sl__journal_dead_count(sl_journal *j, uint64_t *n)
     int rc = txn_begin(j, MDB_RDONLY, &txn);
     if (rc != SL_OK)
         return rc;
-    rc = map_mdb(mdb_stat(txn, j->db_dlq, &st));
+    rc = sl__mdb_err(mdb_stat(txn, j->db_dlq, &st));
     if (rc == SL_OK)
         *n = st.ms_entries;
     mdb_txn_abort(txn);
@@ -889,7 +851,7 @@ int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size
     if (rc != SL_OK)
         return rc;
     if ((rc = read_u64(j, txn, META_ACKED, &acked)) != SL_OK ||
-        (rc = map_mdb(mdb_cursor_open(txn, j->db_rec, &cur))) != SL_OK) {
+        (rc = sl__mdb_err(mdb_cursor_open(txn, j->db_rec, &cur))) != SL_OK) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -910,10 +872,10 @@ int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size
         MDB_val tk = {strlen(rec->ev.txn_id), rec->ev.txn_id};
         int drc = mdb_del(txn, j->db_txn, &tk, NULL);
         if (drc != 0 && drc != MDB_NOTFOUND) {
-            rc = map_mdb(drc);
+            rc = sl__mdb_err(drc);
             break;
         }
-        if ((rc = map_mdb(mdb_cursor_del(cur, 0))) != SL_OK)
+        if ((rc = sl__mdb_err(mdb_cursor_del(cur, 0))) != SL_OK)
             break;
         put_be64(anchor, rec->seq);
         memcpy(anchor + 8, rec->hash, 32);
@@ -923,15 +885,15 @@ int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size
             mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND && rc == SL_OK)
-        rc = map_mdb(mrc);
+        rc = sl__mdb_err(mrc);
     mdb_cursor_close(cur);
     if (rc == SL_OK && *pruned > 0) {
         MDB_val ak = {sizeof META_ANCHOR - 1, (void *)META_ANCHOR}, av = {40, anchor};
-        rc = map_mdb(mdb_put(txn, j->db_meta, &ak, &av, 0));
+        rc = sl__mdb_err(mdb_put(txn, j->db_meta, &ak, &av, 0));
     }
     free(rec);
     if (rc == SL_OK && *pruned > 0)
-        rc = map_mdb(mdb_txn_commit(txn));
+        rc = sl__mdb_err(mdb_txn_commit(txn));
     else
         mdb_txn_abort(txn);
     if (rc != SL_OK)
