@@ -100,7 +100,7 @@ LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.
            agent/journal.c agent/crypto.c agent/batch.c agent/ack.c agent/sync.c \
            agent/catmsg.c agent/catalog.c agent/timeparse.c agent/mdb.c platform/posix_time.c \
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
-           platform/posix_event.c
+           platform/posix_event.c platform/posix_notify.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
            agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c
 MAIN_SRCS = agent/main.c
@@ -120,7 +120,7 @@ HUB_OBJS = $(HUB_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_RUN_OBJS = $(HUB_RUN_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
-UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune
+UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune test_notify
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -259,3 +259,64 @@ cross-test: build/.deps-cross-stamp
 	    ./tests/run.sh
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- Debian package and footprint (README, "Package and service") --------------
+# make deb [TARGET=armhf|arm64]   $(BUILD)/storelink_<version>_<arch>.deb: the stripped
+#                                 agent, /etc/storelink/storelink.conf (a conffile), the
+#                                 systemd unit, the sysusers.d file and the docs
+# make size                       stripped size and needed libraries, per SIZE_TARGETS
+# Depends comes from the binary's NEEDED entries (packaging/depends.sh with
+# packaging/shlibs.map), so it is right for cross targets too.
+.PHONY: deb size size-one
+STRIP ?= $(CROSS_COMPILE)strip
+READELF ?= readelf
+DEB_ARCH ?= $(if $(filter native,$(TARGET)),$(shell dpkg --print-architecture 2>/dev/null),$(TARGET))
+SL_VERSION := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' include/storelink.h)
+DEB_ROOT = $(BUILD)/deb/root
+DEB_FILE = $(BUILD)/storelink_$(SL_VERSION)_$(DEB_ARCH).deb
+DEB_DOCS = README.md docs/ARCHITECTURE.md docs/BROKER.md docs/CLI.md docs/PROTOCOL.md \
+           docs/storelink.conf.sample
+
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(BUILD)/storelink $(wildcard packaging/*) $(DEB_DOCS)
+	@test -n "$(DEB_ARCH)" || { echo "make deb: no Debian architecture (set DEB_ARCH=)" >&2; exit 2; }
+	rm -rf $(BUILD)/deb
+	install -d -m 0755 $(DEB_ROOT)/DEBIAN $(DEB_ROOT)/usr/bin $(DEB_ROOT)/etc/storelink \
+	    $(DEB_ROOT)/lib/systemd/system $(DEB_ROOT)/usr/lib/sysusers.d \
+	    $(DEB_ROOT)/usr/share/doc/storelink
+	$(STRIP) --strip-unneeded -o $(DEB_ROOT)/usr/bin/storelink $(BUILD)/storelink
+	chmod 0755 $(DEB_ROOT)/usr/bin/storelink
+	install -m 0644 docs/storelink.conf.sample $(DEB_ROOT)/etc/storelink/storelink.conf
+	install -m 0644 packaging/storelink.service $(DEB_ROOT)/lib/systemd/system/storelink.service
+	install -m 0644 packaging/storelink.sysusers $(DEB_ROOT)/usr/lib/sysusers.d/storelink.conf
+	install -m 0644 $(DEB_DOCS) $(DEB_ROOT)/usr/share/doc/storelink/
+	install -m 0644 packaging/conffiles $(DEB_ROOT)/DEBIAN/conffiles
+	install -m 0755 packaging/postinst packaging/prerm packaging/postrm $(DEB_ROOT)/DEBIAN/
+	deps=$$(READELF=$(READELF) packaging/depends.sh $(BUILD)/storelink) && \
+	size=$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1) && \
+	sed -e "s/@VERSION@/$(SL_VERSION)/" -e "s/@ARCH@/$(DEB_ARCH)/" -e "s/@SIZE@/$$size/" \
+	    -e "s/@DEPENDS@/$$deps/" packaging/control.in > $(DEB_ROOT)/DEBIAN/control
+	find $(DEB_ROOT) -type d -exec chmod 0755 {} +
+	dpkg-deb --build --root-owner-group $(DEB_ROOT) $@
+
+SIZE_TARGETS ?= native armhf arm64
+size:
+	@for t in $(SIZE_TARGETS); do $(MAKE) -s --no-print-directory TARGET=$$t size-one || exit 1; done
+
+# one target: the stripped agent and what it loads (sizes from the sysroot)
+size-one: $(BUILD)/storelink
+	@$(STRIP) --strip-all -o $(BUILD)/storelink.stripped $(BUILD)/storelink
+	@b=$$(wc -c < $(BUILD)/storelink.stripped); k=$$(( (b + 1023) / 1024 )); \
+	 goal=""; if [ "$(TARGET)" = armhf ]; then \
+	     if [ $$k -le 256 ]; then goal=" (goal <= 256 KiB: met)"; \
+	     else goal=" (goal <= 256 KiB: over by $$((k - 256)) KiB)"; fi; fi; \
+	 printf '%s: storelink %d bytes stripped, %d KiB%s\n' "$(TARGET)" $$b $$k "$$goal"; \
+	 total=0; \
+	 for so in $$(LC_ALL=C $(READELF) -d $(BUILD)/storelink | sed -n 's/.*(NEEDED).*\[\(.*\)\]$$/\1/p'); do \
+	     f=$$($(CC) $(SYSROOT_FLAGS) -print-file-name=$$so); \
+	     if [ -e "$$f" ]; then s=$$(stat -L -c %s "$$f"); total=$$((total + s)); \
+	          printf '  needs %-20s %5d KiB\n' $$so $$(( (s + 1023) / 1024 )); \
+	     else printf '  needs %-20s     ? (not found)\n' $$so; fi; \
+	 done; \
+	 printf '  shared libraries total     %5d KiB\n' $$(( (total + 1023) / 1024 ))

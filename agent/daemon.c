@@ -9,6 +9,11 @@
  * SIGHUP: re-read the configuration and apply log level, batch limits,
  * window, ack timeout and retention; broker, identity and catalog settings
  * are named in the log as needing a restart.
+ *
+ * Under systemd (Type=notify, packaging/storelink.service) the loop tells
+ * the service manager READY=1 once the journal is open, WATCHDOG=1 every
+ * half watchdog interval, STOPPING=1 when the drain starts, and a STATUS=
+ * line; without $NOTIFY_SOCKET none of this does anything.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -54,6 +59,9 @@ struct daemon {
     sl__pub *catpub;
     char topic_cat[3][256], topic_catreq[256];
     uint64_t catreq_last[3];   /* mono ms of the last snapshot request */
+    /* service manager: keep-alive period (0: no watchdog), last STATUS= */
+    uint64_t wd_every_ms, next_wd;
+    char notified[160];
 };
 
 /* A price or stock update arrived on topic i. */
@@ -168,6 +176,16 @@ static void write_state(struct daemon *d, int running)
     json_decref(o);
     if (txt == NULL)
         return;
+    /* the same facts, one line, for `systemctl status` */
+    char line[160];
+    snprintf(line, sizeof line, "STATUS=%s, backlog %llu record(s), %llu in flight",
+             d->conn ? d->conn : "offline",
+             (unsigned long long)(st.last_seq > st.acked_through ? st.last_seq - st.acked_through : 0),
+             (unsigned long long)st.inflight);
+    if (strcmp(line, d->notified) != 0) {
+        sl_plat_notify(line);
+        memcpy(d->notified, line, sizeof line);
+    }
     snprintf(path, sizeof path, "%s/daemon.json", d->c->cfg.state_dir);
     if (sl_plat_replace_file(path, txt, strlen(txt), 0640) != SL_OK)
         sl_plat_log(SL_LOG_WARNING, "cannot write %s", path);
@@ -403,11 +421,27 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
     d.started_ms = sl_plat_now_ms();
     set_conn(&d, "offline");
     write_state(&d, 1);
+    /* ready before the first connect: recording and the journal work
+     * offline, and a broker that is away must not fail the start */
+    sl_plat_notify("READY=1");
+    uint64_t wd_us = sl_plat_watchdog_usec();
+    if (wd_us > 0) {
+        d.wd_every_ms = wd_us / 2000 > 0 ? wd_us / 2000 : 1;
+        if (wd_us / 1000 <= CONNECT_PROBE_MS)
+            sl_plat_log(SL_LOG_WARNING, "watchdog interval %llu ms is not above the %d ms "
+                        "connect timeout: a slow broker may trip it",
+                        (unsigned long long)(wd_us / 1000), CONNECT_PROBE_MS);
+    }
 
     int stopping = 0;
     uint64_t stop_deadline = 0;
     for (;;) {
         uint64_t now = sl_plat_mono_ms();
+        /* before a connect attempt, which may block for CONNECT_PROBE_MS */
+        if (d.wd_every_ms > 0 && now >= d.next_wd) {
+            sl_plat_notify("WATCHDOG=1");
+            d.next_wd = now + d.wd_every_ms;
+        }
         if (!stopping && !d.connecting && !sl__mqtt_is_connected(d.mqtt) && now >= d.next_connect)
             try_connect(&d);
         if (!stopping && now >= d.next_prune)
@@ -427,6 +461,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         }
         if (stopping && stop_deadline < wake)
             wake = stop_deadline;
+        if (d.wd_every_ms > 0 && d.next_wd < wake)
+            wake = d.next_wd;
         if (!stopping && d.next_prune < wake)
             wake = d.next_prune;
         if (d.state_dirty) {
@@ -455,6 +491,7 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                 sl_plat_log(SL_LOG_NOTICE, "stopping: waiting up to %d ms for in-flight acks",
                             DRAIN_MS);
                 stopping = 1;
+                sl_plat_notify("STOPPING=1");
                 sl__sync_stop_sending(d.sync);
                 stop_deadline = sl_plat_mono_ms() + DRAIN_MS;
             } else if (s == 'H') {

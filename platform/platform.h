@@ -101,4 +101,21 @@ int sl_plat_poll(sl_pollfd *fds, int n, int timeout_ms);
  * unreachable); why gets plain words. */
 int sl_plat_tcp_probe(const char *host, int port, int timeout_ms, char *why, size_t whysz);
 
+/* ---- service manager (sd_notify protocol, no libsystemd) ------------ */
+
+/* Send state, newline-separated "KEY=VALUE" assignments such as
+ * "READY=1", "WATCHDOG=1", "STOPPING=1" or "STATUS=...", as one datagram
+ * to the AF_UNIX socket named by $NOTIFY_SOCKET (a path, or '@' for the
+ * abstract namespace).  state is borrowed for the call.  SL_OK, also
+ * when NOTIFY_SOCKET is unset or empty (not run by systemd: a no-op);
+ * SL_ERR_CONFIG for an unusable address, SL_ERR_NOT_FOUND when nobody
+ * listens there, SL_ERR_PERM, SL_ERR_IO.  Safe to ignore the result: a
+ * lost notification is the service manager's timeout to report. */
+int sl_plat_notify(const char *state);
+/* The watchdog interval the service manager expects keep-alives within,
+ * in microseconds, from $WATCHDOG_USEC; 0 when there is none or when
+ * $WATCHDOG_PID names another process.  Send "WATCHDOG=1" at about half
+ * of it. */
+uint64_t sl_plat_watchdog_usec(void);
+
 #endif

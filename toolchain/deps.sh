@@ -13,7 +13,8 @@ for g in $groups; do
     case "$g" in
     build) pkgs="$pkgs gcc make pkg-config liblmdb-dev libcbor-dev libmbedtls-dev \
                  libmosquitto-dev libinih-dev libjansson-dev libzstd-dev libsqlite3-dev" ;;
-    test)  pkgs="$pkgs libcmocka-dev perl mosquitto mosquitto-clients lmdb-utils openssl python3" ;;
+    test)  pkgs="$pkgs libcmocka-dev perl mosquitto mosquitto-clients lmdb-utils openssl python3 \
+                 dpkg-dev" ;;
     bench) pkgs="$pkgs valgrind" ;;
     clang) pkgs="$pkgs clang" ;;
     cross) pkgs="$pkgs gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user file dpkg" ;;

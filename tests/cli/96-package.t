@@ -1,0 +1,128 @@
+#!/bin/sh
+# `make deb` builds an installable package: unpacked into a scratch root
+# (dpkg -x) it holds the stripped agent, /etc/storelink/storelink.conf as a
+# conffile, the systemd unit (hardening directives, Type=notify with a
+# watchdog, checked by systemd-analyze verify where it works), the
+# sysusers.d file and the docs; Depends names the libraries it links; the
+# installed binary runs.  Under make cross-test the package is the
+# target's, and the binary runs through $SL_RUN (qemu-user).
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+plan 31
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $1"; }
+
+target=${SL_TARGET:-native}
+if [ "$target" = native ]; then arch=$(dpkg --print-architecture); else arch=$target; fi
+# the package of the plain build (not build/asan: a sanitizer runtime is no
+# Debian dependency), built by a make of its own: the MAKEFLAGS of the make
+# that runs the tests (SANITIZE=1, a jobserver) and tests/run.sh's BUILD must not
+# reach it
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD make -s -C "$ROOT" deb TARGET="$target" SANITIZE= \
+    > "$TMP/make.log" 2>&1
+ok $? "make deb TARGET=$target"
+[ "$_tap_fail" -eq 0 ] || sed 's/^/#   /' "$TMP/make.log" >&2
+if [ "$target" = native ]; then bdir=$ROOT/build; else bdir=$ROOT/build/$target; fi
+version=$(sed -n 's/^#define SL_VERSION "\(.*\)"/\1/p' "$ROOT/include/storelink.h")
+deb=$bdir/storelink_${version}_$arch.deb
+[ -f "$deb" ]
+ok $? "package file storelink_${version}_$arch.deb"
+
+f() { dpkg-deb -f "$deb" "$1" 2>/dev/null; }
+is "$(f Package)" storelink "control: Package"
+is "$(f Version)" "$version" "control: Version is SL_VERSION"
+is "$(f Architecture)" "$arch" "control: Architecture"
+# Depends: one package for each NEEDED library of the built binary
+deps=$(f Depends)
+missing=""
+for so in $(LC_ALL=C readelf -d "$bdir/storelink" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+    pkg=$(awk -v so="$so" '$1 == so { print $2 }' "$ROOT/packaging/shlibs.map")
+    printf '%s\n' "$deps" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qx "${pkg:-none}" ||
+        missing="$missing $so"
+done
+is "$missing" "" "control: Depends names the package of every NEEDED library"
+like "$deps" "libc6 \(>= 2\.[0-9]+\)" "control: libc6 with a minimum version"
+like "$deps" "liblmdb0.*libmbedcrypto7" "control: liblmdb0 ... libmbedcrypto7"
+# dpkg-shlibdeps (dpkg-dev) reads the host's dpkg database: native only
+if [ "$target" = native ] && command -v dpkg-shlibdeps >/dev/null 2>&1; then
+    mkdir -p "$TMP/shl/debian" && printf 'Source: storelink\n\nPackage: storelink\nArchitecture: any\n' \
+        > "$TMP/shl/debian/control"
+    want=$(cd "$TMP/shl" && dpkg-shlibdeps -O "$bdir/storelink" 2>/dev/null |
+           sed -n 's/^shlibs:Depends=//p' | tr ',' '\n' | sed 's/^ *//; s/ .*//' | sort)
+    have=$(printf '%s\n' "$deps" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | sort)
+    is "$have" "$want" "control: Depends has the packages dpkg-shlibdeps finds"
+else
+    skip "dpkg-shlibdeps cross-check: native target with dpkg-dev only"
+fi
+
+dpkg-deb -e "$deb" "$TMP/ctrl"
+is "$(cat "$TMP/ctrl/conffiles")" "/etc/storelink/storelink.conf" "conffiles: the configuration"
+for s in postinst prerm postrm; do
+    [ -x "$TMP/ctrl/$s" ] && sh -n "$TMP/ctrl/$s"
+    ok $? "$s: executable shell script"
+done
+like "$(cat "$TMP/ctrl/postinst")" "systemd-sysusers" "postinst creates the user through sysusers.d"
+
+# files, modes and owners as dpkg records them
+listing=$(dpkg-deb -c "$deb")
+unlike "$(printf '%s\n' "$listing" | awk '$2 != "root/root"')" "." "every file owned by root/root"
+dpkg -x "$deb" "$TMP/root"
+ok $? "dpkg -x into a scratch root"
+mode() { stat -c %a "$TMP/root/$1" 2>/dev/null || echo missing; }
+is "$(mode usr/bin/storelink)" 755 "usr/bin/storelink 0755"
+is "$(mode etc/storelink/storelink.conf)" 644 "etc/storelink/storelink.conf 0644"
+cmp -s "$TMP/root/etc/storelink/storelink.conf" "$ROOT/docs/storelink.conf.sample"
+ok $? "storelink.conf is the sample configuration"
+is "$(mode lib/systemd/system/storelink.service)" 644 "lib/systemd/system/storelink.service 0644"
+is "$(mode usr/lib/sysusers.d/storelink.conf)" 644 "usr/lib/sysusers.d/storelink.conf 0644"
+[ -s "$TMP/root/usr/share/doc/storelink/README.md" ] && [ -s "$TMP/root/usr/share/doc/storelink/CLI.md" ]
+ok $? "docs in usr/share/doc/storelink"
+unlike "$(LC_ALL=C readelf -S "$TMP/root/usr/bin/storelink")" "\.symtab|\.debug_" "the binary is stripped"
+
+like "$(cat "$TMP/root/usr/lib/sysusers.d/storelink.conf")" \
+    "^u storelink - \"[^\"]*\" /var/lib/storelink " "sysusers.d: user storelink, home /var/lib/storelink"
+unit=$TMP/root/lib/systemd/system/storelink.service
+missing=""
+for d in Type=notify "ExecStart=/usr/bin/storelink run" User=storelink StateDirectory=storelink \
+         RuntimeDirectory=storelink RestartPreventExitStatus=78 Restart=on-failure \
+         ProtectSystem=strict ProtectHome=yes NoNewPrivileges=yes PrivateTmp=yes \
+         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"; do
+    grep -qx "$d" "$unit" || missing="$missing [$d]"
+done
+is "$missing" "" "unit: notify, user, directories, restart policy, sandbox, address families"
+like "$(grep '^WatchdogSec=' "$unit")" "^WatchdogSec=[0-9]+s?$" "unit: WatchdogSec set"
+unlike "$(cat "$unit")" "^DynamicUser=(yes|true|1)" "unit: no DynamicUser"
+# systemd-analyze verify checks that ExecStart exists on this host: a copy of
+# the unit points it at the scratch root's binary
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+    skip "systemd-analyze not installed (package systemd)"
+else
+    mkdir -p "$TMP/probe" "$TMP/verify"
+    printf '[Service]\nType=oneshot\nExecStart=/bin/true\n' > "$TMP/probe/probe.service"
+    if ! out=$(systemd-analyze verify "$TMP/probe/probe.service" 2>&1) || [ -n "$out" ]; then
+        skip "systemd-analyze verify does not work here: $(printf '%s' "$out" | head -n 1)"
+    else
+        sed "s|^ExecStart=/usr/bin/storelink|ExecStart=$TMP/root/usr/bin/storelink|" "$unit" \
+            > "$TMP/verify/storelink.service"
+        out=$(systemd-analyze verify "$TMP/verify/storelink.service" 2>&1)
+        rc=$?
+        [ "$rc" -eq 0 ] && [ -z "$out" ]
+        ok $? "systemd-analyze verify: no errors or warnings"
+        [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/#   /'
+    fi
+fi
+
+# the installed binary runs (under qemu-user for a cross target)
+# shellcheck disable=SC2086
+got=$(${SL_RUN:-} "$TMP/root/usr/bin/storelink" --version 2>&1)
+is "$got" "storelink $version" "installed usr/bin/storelink --version"
+# and reads its installed configuration: a bad one exits 78 (no restart loop)
+printf '[journal]\nmax_db_mb = lots\n' > "$TMP/bad.conf"
+# shellcheck disable=SC2086
+STORELINK_CONFIG='' ${SL_RUN:-} "$TMP/root/usr/bin/storelink" --config "$TMP/bad.conf" run \
+    > /dev/null 2>&1
+is "$?" 78 "a bad configuration exits 78 (RestartPreventExitStatus)"
+# shellcheck disable=SC2086
+STORELINK_CONFIG='' ${SL_RUN:-} "$TMP/root/usr/bin/storelink" \
+    --config "$TMP/root/etc/storelink/storelink.conf" --state-dir "$TMP/state" run > "$TMP/run.log" 2>&1
+is "$?" 78 "the shipped sample configuration exits 78 until ca_file and the identity are set"
+done_testing
