@@ -45,6 +45,11 @@ static const struct key keys[] = {
     NUM("sync", ack_timeout, ack_timeout, 1, 86400),
     {"sync", "compress", K_BOOL, offsetof(sl_config, compress), 0, 0, 1},
     STR("catalog", catalog_pubkey, catalog_pubkey, K_STR),
+    NUM("status", alert_backlog_age, alert_backlog_age, 60, 31536000),
+    NUM("status", status_interval, status_interval, 5, 86400),
+    STR("status", metrics_file, metrics_file, K_STR),
+    STR("control", control_socket, control_socket, K_STR),
+    STR("control", admin_group, admin_group, K_STR),
 };
 
 void sl__config_defaults(sl_config *cfg)
@@ -66,6 +71,8 @@ void sl__config_defaults(sl_config *cfg)
     cfg->max_inflight = 8;
     cfg->ack_timeout = 30;
     cfg->compress = 1;
+    cfg->alert_backlog_age = 3600;
+    cfg->status_interval = 60;
 }
 
 static size_t edit_distance(const char *a, const char *b)

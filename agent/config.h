@@ -37,6 +37,14 @@ typedef struct sl_config {
     uint64_t compress;           /* 0/1 */
     /* catalog: the hub's catalog signing key (public half, PEM) */
     char catalog_pubkey[4096];
+    /* diagnostics */
+    uint64_t alert_backlog_age;  /* seconds: an older unacked record is "degraded" */
+    uint64_t status_interval;    /* seconds between retained status publishes */
+    char metrics_file[4096];     /* Prometheus textfile, "" = none */
+    /* control socket: "" = <state_dir>/control.sock; admin_group "" = only
+     * root and the daemon's own uid may use it */
+    char control_socket[108];
+    char admin_group[65];
     /* unknown keys: reported, not fatal (an older binary must start with a
      * newer config during a staged roll-out) */
     unsigned n_warn;
