@@ -124,7 +124,7 @@ UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
-.PHONY: all clean install deps test demo bench check-clang
+.PHONY: all clean install deps test demo bench check-clang stress
 ifeq ($(TARGET),native)
 all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(BUILD)/storelink-hub
 else
@@ -180,6 +180,21 @@ $(BUILD)/bench/bench_codec: $(BUILD)/obj/bench/bench_codec.o $(BUILD)/libstoreli
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
 
+# the reliability suite's tools (tests/reliability/): the LD_PRELOAD shims are
+# built without the sanitizers (a preloaded library cannot come before
+# their runtime)
+REL_BINS = $(BUILD)/rel/iolog.so $(BUILD)/rel/unsafe.so $(BUILD)/rel/plwork $(BUILD)/rel/plcheck
+
+$(BUILD)/rel/%.so: tests/reliability/%.c tests/reliability/iolog.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared $(PC_CFLAGS) $(CFLAGS) -o $@ $< -ldl -lpthread
+
+$(BUILD)/rel/%: $(BUILD)/obj/tests/reliability/%.o $(BUILD)/libstorelink.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
+
+$(BUILD)/obj/tests/reliability/%.o: SL_CFLAGS += -Itests/reliability -D_GNU_SOURCE
+
 # Dependencies are installed once per machine (stamped).
 build/.deps-stamp: toolchain/deps.sh
 	./toolchain/deps.sh build test
@@ -192,6 +207,13 @@ test: build/.deps-stamp
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) ./tests/run.sh
 
 tests-bin: $(UNIT_BINS) $(BUILD)/tests/writer $(BUILD)/tests/catalog_feed
+
+# make stress: the reliability suite with the issue's iteration counts
+# (STRESS_SCALE=ci for the short run in .ci/run), printed as a table
+STRESS_SCALE ?= full
+stress: build/.deps-stamp
+	$(MAKE) all $(REL_BINS)
+	BUILD=$(BUILD) STRESS_SCALE=$(STRESS_SCALE) ./tests/reliability/run.sh
 
 demo: build/.deps-stamp
 	$(MAKE) all

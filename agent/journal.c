@@ -114,6 +114,64 @@ static int open_dbs(sl_journal *j)
     return sl__mdb_err(rc);
 }
 
+/* A new journal is made whole in a directory of its own and renamed into
+ * place: a power cut while LMDB writes its first meta pages must not leave
+ * a data.mdb no one can open (tests/reliability/10-powerloss.t).  Several
+ * processes may race here; the first rename wins and the others discard
+ * their copy. */
+static int create_journal(sl_journal *j, const char *state_dir)
+{
+    char path[4200], tmp[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
+    if (sl_plat_exists(path))
+        return SL_OK;
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s/journal.new.%ld", state_dir, sl_plat_getpid()) >=
+        sizeof tmp)
+        return SL_ERR_USAGE;
+    (void)sl_plat_remove_flat_dir(tmp);
+    int rc = sl_plat_mkdir_p(tmp, 0700);
+    if (rc != SL_OK)
+        return rc;
+    MDB_env *env = NULL;
+    if ((rc = mdb_env_create(&env)) != 0)
+        return sl__mdb_err(rc);
+    mdb_env_set_maxdbs(env, 8);
+    rc = mdb_env_set_mapsize(env, 4 * (size_t)MIN_MAP);
+    if (rc == 0)
+        rc = mdb_env_open(env, tmp, 0, 0600);
+    if (rc != 0) {
+        mdb_env_close(env);
+        (void)sl_plat_remove_flat_dir(tmp);
+        return sl__mdb_err(rc);
+    }
+    /* open_dbs creates the databases and the format record in one durable
+     * commit */
+    j->env = env;
+    rc = open_dbs(j);
+    j->env = NULL;
+    j->have_dbs = 0;
+    mdb_env_close(env);
+    if (rc != SL_OK) {
+        (void)sl_plat_remove_flat_dir(tmp);
+        return rc;
+    }
+    /* rename() replaces an empty directory.  A non-empty one means another
+     * process was first - or an older storelink was cut off while creating
+     * data.mdb in place and left lock.mdb; never delete anything there (a
+     * racing process may have just put its journal in place): LMDB then
+     * creates data.mdb in place as it always did. */
+    rc = sl_plat_rename_dir(tmp, j->dir);
+    if (rc == SL_ERR_BUSY) {
+        (void)sl_plat_remove_flat_dir(tmp);
+        return SL_OK;
+    }
+    if (rc != SL_OK) {
+        (void)sl_plat_remove_flat_dir(tmp);
+        return rc;
+    }
+    return sl_plat_fsync_dir(state_dir);
+}
+
 int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_opts *opts)
 {
     int rc;
@@ -128,8 +186,8 @@ int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_op
         return SL_ERR_USAGE;
     }
     if (!j->read_only) {
-        rc = sl_plat_mkdir_p(j->dir, 0700);
-        if (rc != SL_OK)
+        if ((rc = sl_plat_mkdir_p(state_dir, 0700)) != SL_OK ||
+            (rc = create_journal(j, state_dir)) != SL_OK)
             goto fail_free;
     } else if ((rc = sl_plat_access_dir(j->dir)) != SL_OK) {
         goto fail_free;   /* missing, or not ours to read */

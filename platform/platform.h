@@ -38,6 +38,12 @@ int sl_plat_fs_free(const char *path, uint64_t *avail);
 int sl_plat_access_dir(const char *path);
 /* 1 if path exists (any type), else 0. */
 int sl_plat_exists(const char *path);
+/* Rename a directory into place.  SL_ERR_BUSY when to exists and is not
+ * empty (someone else got there first), else SL_OK or the error. */
+int sl_plat_rename_dir(const char *from, const char *to);
+/* Remove the plain files in a directory (one level, no recursion) and the
+ * directory itself; a missing directory is SL_OK. */
+int sl_plat_remove_flat_dir(const char *path);
 
 /* Read a whole stream / file into a NUL-terminated heap buffer the caller
  * frees.  More than max bytes gives SL_ERR_TOO_LARGE. */

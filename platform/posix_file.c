@@ -1,5 +1,6 @@
 /* Files and directories for POSIX systems. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -82,6 +83,34 @@ int sl_plat_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+int sl_plat_rename_dir(const char *from, const char *to)
+{
+    if (rename(from, to) == 0)
+        return SL_OK;
+    if (errno == ENOTEMPTY || errno == EEXIST)
+        return SL_ERR_BUSY;
+    return map_errno(errno);
+}
+
+int sl_plat_remove_flat_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return errno == ENOENT ? SL_OK : map_errno(errno);
+    struct dirent *de;
+    char p[4300];
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", path, de->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    if (rmdir(path) != 0 && errno != ENOENT)
+        return map_errno(errno);
+    return SL_OK;
 }
 
 int sl_plat_read_stream(FILE *f, size_t max, char **buf, size_t *len)
