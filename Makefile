@@ -183,7 +183,8 @@ $(BUILD)/bench/bench_codec: $(BUILD)/obj/bench/bench_codec.o $(BUILD)/libstoreli
 # the reliability suite's tools (tests/reliability/): the LD_PRELOAD shims are
 # built without the sanitizers (a preloaded library cannot come before
 # their runtime)
-REL_BINS = $(BUILD)/rel/iolog.so $(BUILD)/rel/unsafe.so $(BUILD)/rel/plwork $(BUILD)/rel/plcheck
+REL_BINS = $(BUILD)/rel/iolog.so $(BUILD)/rel/unsafe.so $(BUILD)/rel/plwork $(BUILD)/rel/plcheck \
+           $(BUILD)/rel/faultproxy
 
 $(BUILD)/rel/%.so: tests/reliability/%.c tests/reliability/iolog.h
 	@mkdir -p $(dir $@)
@@ -193,7 +194,7 @@ $(BUILD)/rel/%: $(BUILD)/obj/tests/reliability/%.o $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
 
-$(BUILD)/obj/tests/reliability/%.o: SL_CFLAGS += -Itests/reliability -D_GNU_SOURCE
+$(BUILD)/obj/tests/reliability/%.o: SL_CFLAGS += -Itests/reliability
 
 # Dependencies are installed once per machine (stamped).
 build/.deps-stamp: toolchain/deps.sh

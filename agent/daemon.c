@@ -455,9 +455,14 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         if (!sl__mqtt_is_connected(d.mqtt) && !d.connecting && d.next_connect < wake)
             wake = d.next_connect;
         if (sl__mqtt_fd(d.mqtt) >= 0) {
-            uint64_t ka = now + cfg->keepalive * 1000 / 2;
+            /* a quarter keepalive: libmosquitto sends its PINGREQ when we
+             * call it after a keepalive of silence, and the answer must be
+             * back before sl__mqtt_deadline (1.5 x keepalive) */
+            uint64_t ka = now + cfg->keepalive * 1000 / 4;
             if (ka < wake)
                 wake = ka;
+            if (sl__mqtt_deadline(d.mqtt) < wake)
+                wake = sl__mqtt_deadline(d.mqtt);
         }
         if (stopping && stop_deadline < wake)
             wake = stop_deadline;

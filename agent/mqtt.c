@@ -16,6 +16,7 @@ struct sl__mqtt {
     int connected;     /* CONNACK accepted */
     int socket_open;
     int closing;       /* our own DISCONNECT: not an event for the daemon */
+    uint64_t last_rx;  /* monotonic ms of the last bytes from the broker */
 };
 
 static int lib_refs;
@@ -164,6 +165,7 @@ int sl__mqtt_connect(sl__mqtt *m, int timeout_ms, char *why, size_t whysz)
         return mrc == MOSQ_ERR_TLS ? SL_ERR_CRYPTO : SL_ERR_IO;
     }
     m->socket_open = 1;
+    m->last_rx = sl_plat_mono_ms();
     return SL_OK;
 }
 
@@ -207,6 +209,8 @@ void sl__mqtt_service(sl__mqtt *m, int readable, int writable)
     int rc;
     if (!m->socket_open)
         return;
+    if (readable)
+        m->last_rx = sl_plat_mono_ms();
     if (readable && (rc = mosquitto_loop_read(m->mosq, 16)) != MOSQ_ERR_SUCCESS) {
         lost(m, rc);
         return;
@@ -216,8 +220,30 @@ void sl__mqtt_service(sl__mqtt *m, int readable, int writable)
         lost(m, rc);
         return;
     }
-    if (m->socket_open && (rc = mosquitto_loop_misc(m->mosq)) != MOSQ_ERR_SUCCESS)
+    if (m->socket_open && (rc = mosquitto_loop_misc(m->mosq)) != MOSQ_ERR_SUCCESS) {
         lost(m, rc);
+        return;
+    }
+    /* A half-open link (a dead access point: no FIN, no RST) gives no
+     * error.  libmosquitto only gives up after a PINGREQ has gone unanswered
+     * for another keepalive (2 x keepalive); a healthy broker sends
+     * something (PINGRESP, PUBACK) at least every keepalive, so silence for
+     * 1.5 x keepalive means the link is gone. */
+    if (m->socket_open && m->connected && sl_plat_mono_ms() >= sl__mqtt_deadline(m)) {
+        m->socket_open = 0;
+        m->connected = 0;
+        char why[160];
+        snprintf(why, sizeof why, "connection lost: no answer from the broker for %d s "
+                 "(keepalive %d s)", m->cfg.keepalive * 3 / 2, m->cfg.keepalive);
+        m->ev.disconnected(m->ev.ctx, why);
+    }
+}
+
+uint64_t sl__mqtt_deadline(sl__mqtt *m)
+{
+    if (!m->socket_open || !m->connected)
+        return UINT64_MAX;
+    return m->last_rx + (uint64_t)m->cfg.keepalive * 1500;
 }
 
 int sl__mqtt_publish(sl__mqtt *m, const char *topic, const void *payload, size_t len,

@@ -43,6 +43,10 @@ int sl__mqtt_want_write(sl__mqtt *m);
 /* Service the connection after poll (and periodically for keepalive). */
 void sl__mqtt_service(sl__mqtt *m, int readable, int writable);
 int sl__mqtt_is_connected(sl__mqtt *m);
+/* Monotonic ms by which the broker must have sent something, else the link
+ * is declared lost at the next sl__mqtt_service(); UINT64_MAX when not
+ * connected.  The poll loop wakes for it. */
+uint64_t sl__mqtt_deadline(sl__mqtt *m);
 int sl__mqtt_publish(sl__mqtt *m, const char *topic, const void *payload, size_t len,
                      int retain, int *mid);
 int sl__mqtt_subscribe(sl__mqtt *m, const char *topic);
