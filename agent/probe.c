@@ -1,5 +1,6 @@
 /* Diagnostic probes: identity files and a step-by-step broker check (see
  * probe.h for why MQTT is spoken here rather than through libmosquitto). */
+#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -115,6 +116,7 @@ struct sl__probe {
     int timed_out;
     int tls_up, mqtt_up;
     uint16_t next_id;
+    uint8_t ip[4];            /* broker_host as an IPv4 literal */
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     mbedtls_ctr_drbg_context drbg;
@@ -138,7 +140,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
         p->timed_out = 1;
         return MBEDTLS_ERR_SSL_TIMEOUT;
     }
-    return rc == SL_OK ? (int)n : MBEDTLS_ERR_NET_SEND_FAILED;
+    /* a failed send during the handshake is the broker hanging up */
+    return rc == SL_OK ? (int)n : MBEDTLS_ERR_NET_CONN_RESET;
 }
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
@@ -197,6 +200,51 @@ static void verify_words(uint32_t flags, const char *host, const char *ca_file,
                  (unsigned)flags);
 }
 
+/* "a.b.c.d" into 4 bytes; 0 if host is not an IPv4 literal. */
+static int ipv4_literal(const char *host, uint8_t ip[4])
+{
+    const char *s = host;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = 0, digits = 0;
+        while (*s >= '0' && *s <= '9' && digits < 4) {
+            v = v * 10 + (unsigned)(*s++ - '0');
+            digits++;
+        }
+        if (digits == 0 || v > 255 || (i < 3 && *s++ != '.'))
+            return 0;
+        ip[i] = (uint8_t)v;
+    }
+    return *s == '\0';
+}
+
+/* mbedtls 2.28 matches the host name against DNS names only: a broker
+ * reached by IPv4 address is the right one when its certificate carries
+ * that address as an iPAddress SAN (what OpenSSL, and so the daemon,
+ * accepts). */
+static int verify_ip_san(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    const uint8_t *ip = ctx;
+    if (depth != 0 || !(*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH))
+        return 0;
+    for (const mbedtls_x509_sequence *n = &crt->subject_alt_names; n != NULL; n = n->next)
+        if (n->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && n->buf.len == 4 &&
+            memcmp(n->buf.p, ip, 4) == 0)
+            *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    return 0;
+}
+
+/* After the broker hung up mid-handshake, its reason may still be in the
+ * socket: a plaintext TLS alert record (type 21, then level, description). */
+static int pending_alert(sl__probe *p)
+{
+    uint8_t r[7];
+    size_t n = 0, got;
+    while (n < sizeof r && sl_plat_sock_recv(p->fd, r + n, sizeof r - n, 300, &got) == SL_OK &&
+           got > 0)
+        n += got;
+    return n == sizeof r && r[0] == 21 ? r[6] : -1;
+}
+
 int sl__probe_tls(sl__probe **out, int fd, const char *host, const char *ca_file,
                   const char *cert_file, const char *key_file, int timeout_ms, char *why,
                   size_t whysz, int64_t *peer_nb, int64_t *peer_na)
@@ -235,6 +283,8 @@ int sl__probe_tls(sl__probe **out, int fd, const char *host, const char *ca_file
     mbedtls_ssl_conf_authmode(&p->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&p->conf, &p->ca, NULL);
     mbedtls_ssl_conf_rng(&p->conf, mbedtls_ctr_drbg_random, &p->drbg);
+    if (ipv4_literal(host, p->ip))
+        mbedtls_ssl_conf_verify(&p->conf, verify_ip_san, p->ip);
     mbedtls_ssl_conf_min_version(&p->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
     if (mbedtls_ssl_conf_own_cert(&p->conf, &p->own, &p->key) != 0 ||
         mbedtls_ssl_setup(&p->ssl, &p->conf) != 0 || mbedtls_ssl_set_hostname(&p->ssl, host) != 0) {
@@ -283,6 +333,12 @@ int sl__probe_tls(sl__probe **out, int fd, const char *host, const char *ca_file
     }
 #endif
     if (r == MBEDTLS_ERR_SSL_CONN_EOF || r == MBEDTLS_ERR_NET_CONN_RESET) {
+        int a = pending_alert(p);
+        if (a >= 0) {
+            snprintf(why, whysz, "the broker ended the handshake with alert '%s' (%d): it "
+                     "refused this device's certificate", alert_words(a), a);
+            return SL_ERR_CRYPTO;
+        }
         snprintf(why, whysz, "the broker closed the connection during the handshake (it refused "
                  "this device's certificate, or the port is not a TLS listener)");
         return SL_ERR_CRYPTO;
