@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 28
+plan 34
 
 sync_setup
 ok $? "broker started"
@@ -132,4 +132,25 @@ STORELINK_CONFIG='' "$SL_BIN" --config "$TMP/missing.conf" --state-dir "$TMP/dev
 is "$?" 2 "missing config file: exit 2"
 like "$(cat "$TMP/nocfg.txt")" "config: .*missing.conf: config file not found" "the config problem is named"
 like "$(cat "$TMP/nocfg.txt")" "^backlog +1 unacknowledged" "and the journal is still shown"
+
+# 6. a certificate that expires in 10 days: degraded; a key that is not the
+#    certificate's: failing
+_pki_issue "$TMP/pki" ca "/O=s-1/CN=dev-soon" client_ext 10 "$TMP/pki/dev-soon"
+agent_conf dev-soon
+ag dev-soon status > "$TMP/soon.txt"
+is "$?" 1 "certificate expiring within 30 days: exit 1"
+like "$(cat "$TMP/soon.txt")" "device certificate expires in (9|10) day\(s\)" "the days left are named"
+agent_conf dev-1
+sed -i "s|$TMP/pki/dev-1.key|$TMP/pki/dev-2.key|" "$TMP/dev-1.conf"
+ag dev-1 status > "$TMP/mism.txt"
+is "$?" 2 "key does not match the certificate: exit 2"
+like "$(cat "$TMP/mism.txt")" "key_file does not match cert_file" "the mismatch is named"
+
+# 7. colour: only on a terminal, and not with NO_COLOR
+agent_conf dev-1
+esc=$(printf '\033')
+script -qec "STORELINK_CONFIG= '$SL_BIN' --config '$TMP/dev-1.conf' status" /dev/null > "$TMP/tty.txt" 2>&1
+like "$(head -n 1 "$TMP/tty.txt")" "^health +${esc}\[3[0-9]m" "on a terminal the health word is coloured"
+NO_COLOR=1 script -qec "STORELINK_CONFIG= '$SL_BIN' --config '$TMP/dev-1.conf' status" /dev/null > "$TMP/tty2.txt" 2>&1
+unlike "$(cat "$TMP/tty2.txt")" "$esc" "NO_COLOR: no colour on a terminal either"
 done_testing
