@@ -95,8 +95,14 @@ int sl_plat_resolve(const char *host, int timeout_ms, char *addr, size_t addrsz,
     struct dns_job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return SL_ERR_NOMEM;
+    /* the deadline on the monotonic clock: doctor runs precisely when the
+     * wall clock is suspect, and NTP may step it meanwhile */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&j->mu, NULL);
-    pthread_cond_init(&j->cv, NULL);
+    pthread_cond_init(&j->cv, &ca);
+    pthread_condattr_destroy(&ca);
     j->refs = 2;
     snprintf(j->host, sizeof j->host, "%s", host);
     pthread_t t;
@@ -112,7 +118,7 @@ int sl_plat_resolve(const char *host, int timeout_ms, char *addr, size_t addrsz,
     }
     pthread_attr_destroy(&at);
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
+    clock_gettime(CLOCK_MONOTONIC, &dl);
     dl.tv_sec += timeout_ms / 1000;
     dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (dl.tv_nsec >= 1000000000L) {
