@@ -17,6 +17,9 @@ enum {
 typedef struct sl_cli {
     sl_config cfg;
     const char *prog;
+    /* status and doctor run on what could be parsed when the config file
+     * is unreadable or invalid: the error, else "" */
+    char cfg_err[512];
 } sl_cli;
 
 /* Exit code for an sl_err. */
@@ -39,5 +42,6 @@ int sl__cmd_price(sl_cli *c, int argc, char **argv);
 int sl__cmd_stock(sl_cli *c, int argc, char **argv);
 int sl__cmd_keygen(sl_cli *c, int argc, char **argv);
 int sl__cmd_csr(sl_cli *c, int argc, char **argv);
+int sl__cmd_doctor(sl_cli *c, int argc, char **argv);
 
 #endif

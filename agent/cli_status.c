@@ -1,25 +1,35 @@
 /*
  * storelink status [--json]: is this box syncing, how far behind, since
  * when, and why not.  Works with or without the daemon: the journal says
- * what is recorded and acknowledged, daemon.json what the daemon sees.
+ * what is recorded and acknowledged, daemon.json what the daemon sees, the
+ * certificate files who the device is.  Every reason for a verdict is in
+ * `problems` with the fix to try.
  * Exit 0 healthy, 1 degraded, 2 failing (docs/CLI.md "status").
  */
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
 #include "catmsg.h"
+#include "cborio.h"
 #include "cli.h"
+#include "diag.h"
 #include "journal_internal.h"
 #include "platform.h"
+#include "probe.h"
 
-#define ALERT_BACKLOG_MS (3600 * 1000LL)
+#define DAY_MS 86400000LL
+#define CERT_WARN_DAYS 30
+#define JOURNAL_WARN_PCT 90
+#define DISK_MIN_BYTES (100ULL << 20)
+#define DISK_MIN_PCT 5
 
-static void human_age(int64_t ms, char *out, size_t outsz)
+void sl__human_age(int64_t ms, char *out, size_t outsz)
 {
-    int64_t s = ms / 1000;
+    int64_t s = ms < 0 ? 0 : ms / 1000;
     if (s < 60)
         snprintf(out, outsz, "%lld s", (long long)s);
     else if (s < 3600)
@@ -28,6 +38,99 @@ static void human_age(int64_t ms, char *out, size_t outsz)
         snprintf(out, outsz, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
     else
         snprintf(out, outsz, "%lld d %lld h", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+}
+
+void sl__human_bytes(uint64_t n, char *out, size_t outsz)
+{
+    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB"};
+    if (n < 1024) {
+        snprintf(out, outsz, "%llu B", (unsigned long long)n);
+        return;
+    }
+    double v = (double)n / 1024;
+    unsigned u = 0;
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, outsz, "%.1f %s", v, unit[u]);
+}
+
+json_t *sl__daemon_view(const char *state_dir, int *running, long *pid)
+{
+    char path[4200], *txt = NULL;
+    size_t tl;
+    json_t *dj = NULL;
+    *running = 0;
+    *pid = 0;
+    snprintf(path, sizeof path, "%s/daemon.json", state_dir);
+    if (sl_plat_read_file(path, 1 << 16, &txt, &tl) == SL_OK) {
+        dj = json_loadb(txt, tl, 0, NULL);
+        free(txt);
+    }
+    if (dj == NULL || !json_is_object(dj)) {
+        json_decref(dj);
+        return NULL;
+    }
+    *pid = (long)json_integer_value(json_object_get(dj, "pid"));
+    *running = json_is_true(json_object_get(dj, "running")) && *pid > 0 && sl_plat_pid_alive(*pid);
+    return dj;
+}
+
+size_t sl__status_cbor(const char *state, int64_t now_ms, uint64_t acked, uint64_t last_seq,
+                       uint8_t *buf, size_t cap)
+{
+    sl__cw w;
+    sl__cw_init(&w, buf, cap);
+    sl__cw_map(&w, 5);
+    sl__cw_uint(&w, 1);
+    sl__cw_cstr(&w, state);
+    sl__cw_uint(&w, 2);
+    sl__cw_int(&w, now_ms);
+    sl__cw_uint(&w, 3);
+    sl__cw_uint(&w, acked);
+    sl__cw_uint(&w, 4);
+    sl__cw_uint(&w, last_seq);
+    sl__cw_uint(&w, 5);
+    sl__cw_cstr(&w, SL_VERSION);
+    return w.overflow ? 0 : w.len;
+}
+
+struct verdict {
+    int health;          /* 0 healthy, 1 degraded, 2 failing */
+    json_t *problems;    /* [{severity, problem, fix}] */
+    char first[400];     /* the first problem, for the human health line */
+    unsigned n;
+};
+
+static void problem(struct verdict *v, int sev, const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void problem(struct verdict *v, int sev, const char *fix, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (sev > v->health)
+        v->health = sev;
+    if (v->n++ == 0)
+        snprintf(v->first, sizeof v->first, "%s", msg);
+    json_array_append_new(v->problems, json_pack("{s:s,s:s,s:s}", "severity",
+                                                 sev == 2 ? "failing" : "degraded",
+                                                 "problem", msg, "fix", fix));
+}
+
+static json_int_t jint(json_t *o, const char *k)
+{
+    return o ? json_integer_value(json_object_get(o, k)) : 0;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    const char *s = o ? json_string_value(json_object_get(o, k)) : NULL;
+    return s ? s : "";
 }
 
 int sl__cmd_status(sl_cli *c, int argc, char **argv)
@@ -41,14 +144,25 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             return EX_USAGE_;
         }
     }
+    const sl_config *cfg = &c->cfg;
+    struct verdict v = {0, json_array(), "", 0};
+    if (v.problems == NULL)
+        return EX_SOFTWARE_;
+    int64_t now = sl_plat_now_ms();
+    if (c->cfg_err[0])
+        problem(&v, 2, "correct the config file (storelink doctor names the line)",
+                "config: %s", c->cfg_err);
+    else if (cfg->path[0] == '\0')
+        problem(&v, 2, "install " SL_DEFAULT_CONFIG " or pass --config PATH",
+                "no config file: running on built-in defaults");
+
+    /* the journal: recorded, acknowledged, dead letters */
     sl_journal *j = NULL;
     sl_journal_info info;
     uint64_t acked = 0, dead = 0;
-    int64_t oldest_ts = 0, now = sl_plat_now_ms();
-    int health = 0;
-    char problems[512] = "";
-    sl_journal_opts o = {.max_db_mb = c->cfg.max_db_mb, .read_only = 1};
-    int rc = sl_journal_open(&j, c->cfg.state_dir, &o);
+    int64_t oldest_ts = 0;
+    sl_journal_opts o = {.max_db_mb = cfg->max_db_mb, .read_only = 1};
+    int rc = sl_journal_open(&j, cfg->state_dir, &o);
     memset(&info, 0, sizeof info);
     if (rc == SL_OK) {
         if (sl_journal_info_get(j, &info) != SL_OK || sl__journal_acked(j, &acked) != SL_OK ||
@@ -56,31 +170,30 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             rc = SL_ERR_IO;
         if (rc == SL_OK && info.last_seq > acked) {
             sl_record *rec = malloc(sizeof *rec);
-            if (rec && sl_journal_get(j, acked + 1, rec) == SL_OK)
+            uint64_t first = acked + 1 > info.first_seq ? acked + 1 : info.first_seq;
+            if (rec && sl_journal_get(j, first, rec) == SL_OK)
                 oldest_ts = rec->ev.ts_ms;
             free(rec);
         }
     }
-    if (rc != SL_OK && rc != SL_ERR_NOT_FOUND) {
-        health = 2;
-        snprintf(problems, sizeof problems, "cannot open journal in %.300s: %s", c->cfg.state_dir,
-                 sl_strerror(rc));
-    }
-    /* the daemon's own view */
-    char path[4200], *txt = NULL;
-    size_t tl;
-    json_t *dj = NULL;
-    snprintf(path, sizeof path, "%s/daemon.json", c->cfg.state_dir);
-    if (sl_plat_read_file(path, 1 << 16, &txt, &tl) == SL_OK) {
-        dj = json_loadb(txt, tl, 0, NULL);
-        free(txt);
-    }
-    long pid = dj ? (long)json_integer_value(json_object_get(dj, "pid")) : 0;
-    int running = dj && json_is_true(json_object_get(dj, "running")) && sl_plat_pid_alive(pid);
-    const char *conn = running ? json_string_value(json_object_get(dj, "connection")) : "offline";
-    const char *err = dj ? json_string_value(json_object_get(dj, "last_error")) : NULL;
-    if (conn == NULL)
+    if (rc != SL_OK && rc != SL_ERR_NOT_FOUND)
+        problem(&v, 2, "check the state dir's owner and free space (storelink doctor)",
+                "cannot open the journal in %.300s: %s", cfg->state_dir, sl_strerror(rc));
+
+    /* the daemon's own view (control socket: wired by the lead later) */
+    int running = 0;
+    long pid = 0;
+    json_t *dj = sl__daemon_view(cfg->state_dir, &running, &pid);
+    const char *conn = running ? jstr(dj, "connection") : "offline";
+    if (conn[0] == '\0')
         conn = "offline";
+    const char *err = jstr(dj, "last_error");
+    char broker[300];
+    snprintf(broker, sizeof broker, "%s:%llu", cfg->broker_host,
+             (unsigned long long)cfg->broker_port);
+    if (running && jstr(dj, "broker")[0])
+        snprintf(broker, sizeof broker, "%s", jstr(dj, "broker"));
+
     /* the offline catalog: what is held and what was refused */
     sl_catalog *cat = NULL;
     sl__catalog_stats cst;
@@ -89,47 +202,122 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
     memset(&hp, 0, sizeof hp);
     memset(&hs, 0, sizeof hs);
     memset(&ha, 0, sizeof ha);
-    if (sl_catalog_open(&cat, c->cfg.state_dir) == SL_OK) {
+    if (sl_catalog_open(&cat, cfg->state_dir) == SL_OK) {
         if (sl__catalog_stats_get(cat, &cst) != SL_OK)
             memset(&cst, 0, sizeof cst);
-        if (sl__catalog_held_get(cat, SL_CAT_PRICES, c->cfg.store_id, &hp) != SL_OK)
+        if (sl__catalog_held_get(cat, SL_CAT_PRICES, cfg->store_id, &hp) != SL_OK)
             memset(&hp, 0, sizeof hp);
-        if (sl__catalog_held_get(cat, SL_CAT_STOCK, c->cfg.store_id, &hs) != SL_OK)
+        if (sl__catalog_held_get(cat, SL_CAT_STOCK, cfg->store_id, &hs) != SL_OK)
             memset(&hs, 0, sizeof hs);
         if (sl__catalog_held_get(cat, SL_CAT_PRICES, SL_CAT_SCOPE_ALL, &ha) != SL_OK)
             memset(&ha, 0, sizeof ha);
         sl_catalog_close(cat);
     }
-    uint64_t unacked = info.last_seq > acked ? info.last_seq - acked : 0;
-    int64_t age = oldest_ts ? now - oldest_ts : 0;
-    if (health < 2) {
-        if (unacked && age > ALERT_BACKLOG_MS) {
-            health = 1;
-            snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
-                     "%sbacklog older than 1 h", problems[0] ? "; " : "");
-        }
-        if (dead) {
-            health = 1;
-            snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
-                     "%s%llu dead letter(s)", problems[0] ? "; " : "", (unsigned long long)dead);
-        }
-        if (!running && unacked) {
-            health = 1;
-            snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
-                     "%sdaemon not running with records unsent", problems[0] ? "; " : "");
-        }
+
+    /* storage */
+    uint64_t disk_free = 0, disk_total = 0;
+    int have_disk = sl_plat_fs_stat(cfg->state_dir, &disk_free, &disk_total) == SL_OK;
+    uint64_t jmax = info.max_bytes ? info.max_bytes : cfg->max_db_mb << 20;
+    int jpct = jmax ? (int)(info.used_bytes * 100 / jmax) : 0;
+    uint64_t kept = info.records > (info.last_seq - acked) && info.last_seq >= acked
+                        ? info.records - (info.last_seq - acked) : 0;
+
+    /* identity */
+    sl__identity id;
+    memset(&id, 0, sizeof id);
+    int have_id = cfg->cert_file[0] != '\0';
+    int64_t days_left = 0;
+    if (have_id) {
+        sl__identity_check(cfg->cert_file, cfg->key_file, cfg->ca_file, &id);
+        days_left = id.cert_ok ? (id.not_after_ms - now) / DAY_MS : 0;
     }
+
+    /* the verdict, worst first within its kind */
+    uint64_t unacked = info.last_seq > acked ? info.last_seq - acked : 0;
+    int64_t age = oldest_ts && unacked ? now - oldest_ts : 0;
+    uint64_t unsent = unacked;
+    if (running && json_is_integer(json_object_get(dj, "unsent")))
+        unsent = (uint64_t)jint(dj, "unsent");
+    else if (running && json_is_integer(json_object_get(dj, "sent_through")))
+        unsent = info.last_seq > (uint64_t)jint(dj, "sent_through")
+                     ? info.last_seq - (uint64_t)jint(dj, "sent_through") : 0;
+    char t[64], t2[64];
+    if (have_id && !id.cert_ok)
+        problem(&v, 2, "install the device certificate (storelink doctor shows which file)",
+                "%s", id.why);
+    if (have_id && id.cert_ok && now > id.not_after_ms) {
+        sl_plat_format_utc(id.not_after_ms, t, sizeof t);
+        problem(&v, 2, "renew it: storelink csr, signed by the store CA, installed as cert_file "
+                "(or check the clock)", "device certificate expired on %.10s", t);
+    }
+    if (have_id && id.cert_ok && id.key_ok && !id.key_matches)
+        problem(&v, 2, "install the key that belongs to cert_file (or a certificate for this key)",
+                "key_file does not match cert_file");
+    if (have_id && id.cert_ok && !id.key_ok)
+        problem(&v, 2, "install the device key as key_file", "%s", id.why);
+    if (have_id && id.cert_ok && now <= id.not_after_ms && days_left < CERT_WARN_DAYS) {
+        sl_plat_format_utc(id.not_after_ms, t, sizeof t);
+        problem(&v, 1, "renew it now: storelink csr, signed by the store CA",
+                "device certificate expires in %lld day(s) (%.10s)", (long long)days_left, t);
+    }
+    if (unacked && age > (int64_t)cfg->alert_backlog_age * 1000) {
+        sl__human_age(age, t, sizeof t);
+        sl__human_age((int64_t)cfg->alert_backlog_age * 1000, t2, sizeof t2);
+        problem(&v, 1, running ? "see connection and last error; storelink doctor checks the "
+                "path to the broker" : "start the daemon: systemctl start storelink",
+                "oldest unacknowledged record is %s old (alert_backlog_age %s)", t, t2);
+    }
+    if (dead)
+        problem(&v, 1, "the hub refused them: storelink journal list shows them; tell the "
+                "central team", "%llu dead letter(s)", (unsigned long long)dead);
+    if (!running && unacked)
+        problem(&v, 1, "start the daemon: systemctl start storelink (journalctl -u storelink "
+                "says why it stopped)", "daemon not running with %llu record(s) unsent",
+                (unsigned long long)unacked);
+    if (running && strcmp(conn, "connected") != 0 && err[0])
+        problem(&v, 1, "storelink doctor checks DNS, TCP, TLS and MQTT step by step",
+                "not connected to %s: %s", broker, err);
+    if (jpct > JOURNAL_WARN_PCT) {
+        sl__human_bytes(info.used_bytes, t, sizeof t);
+        sl__human_bytes(jmax, t2, sizeof t2);
+        problem(&v, 1, "get the device synced (acknowledged records are pruned after "
+                "retention_days), or raise max_db_mb if the disk allows",
+                "journal %s of %s (%d%%)", t, t2, jpct);
+    }
+    if (have_disk && (disk_free < DISK_MIN_BYTES ||
+                      (disk_total && disk_free * 100 / disk_total < DISK_MIN_PCT))) {
+        sl__human_bytes(disk_free, t, sizeof t);
+        problem(&v, 1, "free space on that filesystem (old logs, core dumps)",
+                "low disk: %s free in %.200s", t, cfg->state_dir);
+    }
+    static const char *const hword[] = {"healthy", "degraded", "failing"};
+    int64_t started = jint(dj, "started_ms");
+    json_int_t uptime = running && started ? (json_int_t)((now - started) / 1000) : 0;
+
     if (json) {
-        json_t *o2 = json_pack("{s:s,s:{s:b,s:I,s:s},s:{s:I,s:I,s:I,s:I,s:I,s:I},s:{s:s,s:s}}",
-            "health", health == 0 ? "healthy" : health == 1 ? "degraded" : "failing",
-            "daemon", "running", running, "pid", (json_int_t)(running ? pid : 0),
-            "device", c->cfg.device_id,
-            "backlog", "last_seq", (json_int_t)info.last_seq, "acked_through", (json_int_t)acked,
-            "unacked", (json_int_t)unacked, "oldest_unacked_age_ms", (json_int_t)age,
-            "dead_letters", (json_int_t)dead, "records", (json_int_t)info.records,
-            "connection", "state", conn, "last_error", err ? err : "");
-        json_object_set_new(o2, "problems", json_string(problems));
-        json_object_set_new(o2, "catalog", json_pack(
+        json_t *out = json_object();
+        json_object_set_new(out, "health", json_string(hword[v.health]));
+        json_object_set_new(out, "daemon", json_pack("{s:b,s:I,s:I,s:I,s:s}",
+            "running", running, "pid", (json_int_t)(running ? pid : 0),
+            "started_ms", (json_int_t)(running ? started : 0), "uptime_s", uptime,
+            "version", running && jstr(dj, "version")[0] ? jstr(dj, "version") : SL_VERSION));
+        json_object_set_new(out, "device", json_string(cfg->device_id));
+        json_object_set_new(out, "store", json_string(cfg->store_id));
+        json_object_set_new(out, "backlog", json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:I}",
+            "last_seq", (json_int_t)info.last_seq, "acked_through", (json_int_t)acked,
+            "unacked", (json_int_t)unacked, "unsent", (json_int_t)unsent,
+            "oldest_unacked_age_ms", (json_int_t)age, "oldest_unacked_ts_ms",
+            (json_int_t)(unacked ? oldest_ts : 0), "last_ack_ms", jint(dj, "last_ack_ms"),
+            "inflight", running ? jint(dj, "inflight") : 0, "dead_letters", (json_int_t)dead,
+            "records", (json_int_t)info.records,
+            "drain_rate", running ? json_number_value(json_object_get(dj, "drain_rate")) : 0.0,
+            "drain_eta_s", running ? jint(dj, "drain_eta_s") : 0));
+        json_object_set_new(out, "connection", json_pack("{s:s,s:s,s:I,s:s,s:s,s:I}",
+            "state", conn, "broker", broker, "since_ms", running ? jint(dj, "since_ms") : 0,
+            "last_error", err, "last_error_detail", jstr(dj, "last_error_detail"),
+            "reconnect_at_ms", running ? jint(dj, "reconnect_at_ms") : 0));
+        json_object_set_new(out, "catalog", json_pack(
             "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
             "prices_version", (json_int_t)hp.version, "prices_issued_ms", (json_int_t)hp.issued_at,
             "chain_prices_version", (json_int_t)ha.version,
@@ -137,47 +325,76 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             "applied", (json_int_t)cst.applied, "stale", (json_int_t)cst.stale,
             "rejected", (json_int_t)cst.rejected, "gaps", (json_int_t)cst.gaps,
             "last_rejection", cst.last_reject));
-        if (running && dj) {
-            json_object_set(json_object_get(o2, "connection"), "broker",
-                            json_object_get(dj, "broker"));
-            json_object_set(json_object_get(o2, "connection"), "since_ms",
-                            json_object_get(dj, "since_ms"));
-            json_object_set(o2, "sync", dj);
-        }
-        char *s = json_dumps(o2, JSON_COMPACT);
+        json_object_set_new(out, "storage", json_pack("{s:I,s:I,s:i,s:I,s:I,s:I,s:I}",
+            "journal_bytes", (json_int_t)info.used_bytes, "journal_max_bytes", (json_int_t)jmax,
+            "journal_used_pct", jpct, "disk_free_bytes", (json_int_t)disk_free,
+            "disk_total_bytes", (json_int_t)disk_total, "retained_records", (json_int_t)kept,
+            "retention_days", (json_int_t)cfg->retention_days));
+        json_object_set_new(out, "identity", json_pack("{s:b,s:s,s:s,s:I,s:I,s:b}",
+            "configured", have_id, "cert_file", cfg->cert_file, "subject", id.subject,
+            "not_after_ms", (json_int_t)id.not_after_ms, "days_left", (json_int_t)days_left,
+            "key_matches", id.key_matches));
+        json_object_set(out, "problems", v.problems);
+        if (running && dj)
+            json_object_set(out, "sync", dj);
+        char *s = json_dumps(out, JSON_COMPACT);
         puts(s ? s : "{}");
         free(s);
-        json_decref(o2);
+        json_decref(out);
     } else {
-        char a[64];
-        human_age(age, a, sizeof a);
-        printf("health       %s%s%s\n", health == 0 ? "healthy" : health == 1 ? "DEGRADED" : "FAILING",
-               problems[0] ? ": " : "", problems);
-        printf("daemon       %s", running ? "running" : "not running");
-        if (running)
-            printf(" (pid %ld)", pid);
-        printf("\ndevice       %s, store %s\n", c->cfg.device_id, c->cfg.store_id);
-        printf("connection   %s", conn);
-        if (running && dj && json_string_value(json_object_get(dj, "broker")))
-            printf(" to %s", json_string_value(json_object_get(dj, "broker")));
+        int colour = sl_plat_isatty(stdout) && sl_plat_getenv("NO_COLOR") == NULL;
+        static const char *const hcol[] = {"\033[32m", "\033[33m", "\033[31m"};
+        static const char *const hup[] = {"healthy", "DEGRADED", "FAILING"};
+        printf("health       %s%s%s", colour ? hcol[v.health] : "", hup[v.health],
+               colour ? "\033[0m" : "");
+        if (v.n)
+            printf(": %s%s", v.first, v.n > 1 ? " (and more below)" : "");
+        printf("\ndaemon       %s", running ? "running" : "not running");
+        if (running) {
+            sl__human_age((int64_t)uptime * 1000, t, sizeof t);
+            printf(" (pid %ld, up %s, version %s)", pid, t,
+                   jstr(dj, "version")[0] ? jstr(dj, "version") : "?");
+        }
+        printf("\ndevice       %s, store %s\n", cfg->device_id, cfg->store_id);
+        printf("connection   %s to %s", conn, broker);
+        if (running && jint(dj, "since_ms")) {
+            sl__human_age(now - jint(dj, "since_ms"), t, sizeof t);
+            printf(" for %s", t);
+        }
         printf("\n");
-        if (err && err[0])
+        if (err[0])
             printf("last error   %s\n", err);
         printf("backlog      %llu unacknowledged (last seq %llu, acked through %llu)",
                (unsigned long long)unacked, (unsigned long long)info.last_seq,
                (unsigned long long)acked);
-        if (unacked)
-            printf(", oldest %s old", a);
-        printf("\ndead letters %llu\n", (unsigned long long)dead);
-        char pa[64] = "none", sa[64] = "none";
+        if (unacked) {
+            sl__human_age(age, t, sizeof t);
+            printf(", oldest %s old", t);
+        }
+        printf("\n");
+        if (unsent != unacked)
+            printf("             %llu not yet sent\n", (unsigned long long)unsent);
+        if (jint(dj, "last_ack_ms")) {
+            sl__human_age(now - jint(dj, "last_ack_ms"), t, sizeof t);
+            printf("last ack     %s ago\n", t);
+        }
+        if (running && (jint(dj, "inflight") || json_number_value(json_object_get(dj, "drain_rate")) > 0)) {
+            printf("sending      %lld batch(es) in flight", (long long)jint(dj, "inflight"));
+            double rate = json_number_value(json_object_get(dj, "drain_rate"));
+            if (rate > 0) {
+                sl__human_age(jint(dj, "drain_eta_s") * 1000, t, sizeof t);
+                printf(", draining %.0f rec/s, empty in about %s", rate, t);
+            }
+            printf("\n");
+        }
+        printf("dead letters %llu\n", (unsigned long long)dead);
+        char pa[128] = "none", sa[128] = "none";
         if (hp.version) {
-            char t[48];
-            human_age(now - hp.issued_at, t, sizeof t);
+            sl__human_age(now - hp.issued_at, t, sizeof t);
             snprintf(pa, sizeof pa, "v%llu, issued %s ago", (unsigned long long)hp.version, t);
         }
         if (hs.version) {
-            char t[48];
-            human_age(now - hs.issued_at, t, sizeof t);
+            sl__human_age(now - hs.issued_at, t, sizeof t);
             snprintf(sa, sizeof sa, "v%llu, issued %s ago", (unsigned long long)hs.version, t);
         }
         printf("prices       %s%s\nstock        %s\n", pa,
@@ -185,8 +402,35 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
         if (cst.rejected)
             printf("catalog      %llu update(s) rejected, last: %s\n",
                    (unsigned long long)cst.rejected, cst.last_reject);
+        sl__human_bytes(info.used_bytes, t, sizeof t);
+        sl__human_bytes(jmax, t2, sizeof t2);
+        printf("storage      journal %s of %s (%d%%), %llu acknowledged record(s) kept for "
+               "retention (%llu d)", t, t2, jpct, (unsigned long long)kept,
+               (unsigned long long)cfg->retention_days);
+        if (have_disk) {
+            sl__human_bytes(disk_free, t, sizeof t);
+            printf(", disk %s free", t);
+        }
+        printf("\n");
+        if (!have_id)
+            printf("identity     no cert_file configured\n");
+        else if (!id.cert_ok)
+            printf("identity     %s\n", id.why);
+        else
+            printf("identity     %s, %s %lld day(s)%s%s\n", id.subject[0] ? id.subject : "?",
+                   now > id.not_after_ms ? "EXPIRED" : "expires in",
+                   (long long)(days_left < 0 ? -days_left : days_left),
+                   now > id.not_after_ms ? " ago" : "",
+                   id.key_ok && id.key_matches ? ", key matches" : ", KEY DOES NOT MATCH");
+        size_t i;
+        json_t *p;
+        json_array_foreach(v.problems, i, p) {
+            printf("%s %s\n             fix: %s\n", i == 0 ? "problems    " : "            ",
+                   jstr(p, "problem"), jstr(p, "fix"));
+        }
     }
+    json_decref(v.problems);
     json_decref(dj);
     sl_journal_close(j);
-    return health;
+    return v.health;
 }

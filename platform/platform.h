@@ -107,6 +107,30 @@ int sl_plat_poll(sl_pollfd *fds, int n, int timeout_ms);
  * unreachable); why gets plain words. */
 int sl_plat_tcp_probe(const char *host, int port, int timeout_ms, char *why, size_t whysz);
 
+/* ---- diagnostics (storelink doctor; platform/posix_net.c) ----------- */
+
+/* Free bytes for an unprivileged user and total size of the filesystem
+ * holding path.  SL_OK, SL_ERR_NOT_FOUND, SL_ERR_PERM, SL_ERR_IO. */
+int sl_plat_fs_stat(const char *path, uint64_t *avail, uint64_t *total);
+/* SL_OK if this process may create files in directory path (access(2):
+ * nothing is created), SL_ERR_NOT_FOUND, SL_ERR_PERM (also read-only fs). */
+int sl_plat_access_write(const char *path);
+/* Resolve host within timeout_ms; the first address, numeric, into addr.
+ * SL_OK, SL_ERR_NOT_FOUND (no such name), SL_ERR_BUSY (no answer in time);
+ * why gets plain words either way. */
+int sl_plat_resolve(const char *host, int timeout_ms, char *addr, size_t addrsz, char *why,
+                    size_t whysz);
+/* Connect TCP to a numeric address within timeout_ms; *fd is non-blocking,
+ * the caller closes it with sl_plat_close.  SL_OK, SL_ERR_BUSY (timeout),
+ * SL_ERR_IO (refused, unreachable); why gets plain words. */
+int sl_plat_tcp_connect(const char *addr, int port, int timeout_ms, int *fd, char *why,
+                        size_t whysz);
+/* One send / recv on a non-blocking socket, waiting at most timeout_ms.
+ * SL_OK with *n bytes (recv: 0 = peer closed), SL_ERR_BUSY on timeout,
+ * SL_ERR_IO. */
+int sl_plat_sock_send(int fd, const void *buf, size_t len, int timeout_ms, size_t *n);
+int sl_plat_sock_recv(int fd, void *buf, size_t len, int timeout_ms, size_t *n);
+
 /* ---- service manager (sd_notify protocol, no libsystemd) ------------ */
 
 /* Send state, newline-separated "KEY=VALUE" assignments such as
