@@ -107,7 +107,8 @@ APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record
 MAIN_SRCS = agent/main.c
 # storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
-HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c hub/catalog_pub.c
+HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c hub/catalog_pub.c \
+           hub/fleet.c
 HUB_RUN_SRCS = hub/mqtt.c hub/posix_sys.c hub/main.c
 HUB_APP_SRCS = agent/json_event.c agent/cli_common.c
 HUB_PC_LIBS = sqlite3 libmosquitto

@@ -198,9 +198,10 @@ static void write_state(struct daemon *d, int running)
 /*
  * The retained status (statusmsg.h, docs/PROTOCOL.md "Status").  Before the
  * daemon has started (started_ms 0) this is the last will, set before the
- * first connect and sent by the broker whenever we vanish: only what stays
- * true then (keys 1-5, the certificate's expiry).  Otherwise everything
- * `storelink status` knows, online or, at a clean stop, offline.
+ * first connect and sent by the broker whenever we vanish: keys 1-5, the
+ * backlog as it was at start (the hub caps it by what it has stored since)
+ * and the certificate's expiry.  Otherwise everything `storelink status`
+ * knows, online or, at a clean stop, offline.
  */
 static size_t status_payload(struct daemon *d, int online, uint8_t *buf, size_t cap)
 {
@@ -225,17 +226,17 @@ static size_t status_payload(struct daemon *d, int online, uint8_t *buf, size_t 
     sl__status_init(&s, online, now, acked, info.last_seq, SL_VERSION);
     if (d->cert_not_after > 0)
         sl__status_set_i(&s, SL_ST_CERT_NOT_AFTER, d->cert_not_after);
+    uint64_t unacked = info.last_seq > acked ? info.last_seq - acked : 0;
+    int64_t oldest = 0;
+    if (have_j && unacked > 0) {
+        sl_record *rec = malloc(sizeof *rec);
+        if (rec != NULL && sl_journal_get(d->j, acked + 1, rec) == SL_OK)
+            oldest = rec->ev.ts_ms > 0 ? rec->ev.ts_ms : 0;
+        free(rec);
+    }
+    sl__status_set_u(&s, SL_ST_UNACKED, unacked);
+    sl__status_set_i(&s, SL_ST_OLDEST_TS, oldest);
     if (d->started_ms != 0) {
-        uint64_t unacked = info.last_seq > acked ? info.last_seq - acked : 0;
-        int64_t oldest = 0;
-        if (have_j && unacked > 0) {
-            sl_record *rec = malloc(sizeof *rec);
-            if (rec != NULL && sl_journal_get(d->j, acked + 1, rec) == SL_OK)
-                oldest = rec->ev.ts_ms > 0 ? rec->ev.ts_ms : 0;
-            free(rec);
-        }
-        sl__status_set_u(&s, SL_ST_UNACKED, unacked);
-        sl__status_set_i(&s, SL_ST_OLDEST_TS, oldest);
         if (have_j && sl__journal_dead_count(d->j, &dead) == SL_OK)
             sl__status_set_u(&s, SL_ST_DEAD, dead);
         sl__status_set_u(&s, SL_ST_INFLIGHT, st.inflight);
