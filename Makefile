@@ -123,7 +123,7 @@ HUB_RUN_OBJS = $(HUB_RUN_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune test_notify \
-             test_statusmsg
+             test_statusmsg test_fleet
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -163,6 +163,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(APP_OBJS) $(BUILD)/libstorelink.
 
 $(BUILD)/tests/test_hub: $(BUILD)/obj/tests/unit/test_hub.o $(HUB_OBJS) $(HUB_APP_OBJS) \
                          $(BUILD)/libstorelink.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(HUB_OBJS) $(HUB_APP_OBJS) $(BUILD)/libstorelink.a \
+	    $(CMOCKA_LIBS) $(HUB_PC_LDLIBS) $(LDLIBS_ALL)
+
+$(BUILD)/obj/tests/unit/test_fleet.o: SL_CFLAGS += -Ihub $(HUB_PC_CFLAGS)
+$(BUILD)/tests/test_fleet: $(BUILD)/obj/tests/unit/test_fleet.o $(HUB_OBJS) $(HUB_APP_OBJS) \
+                           $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(HUB_OBJS) $(HUB_APP_OBJS) $(BUILD)/libstorelink.a \
 	    $(CMOCKA_LIBS) $(HUB_PC_LDLIBS) $(LDLIBS_ALL)
