@@ -361,15 +361,21 @@ static json_t *dev_json(const hub_fleet_dev *d, int64_t now)
     return o;
 }
 
-json_t *hub_fleet_json(const hub_fleet *f, int64_t now)
+int hub_fleet_write_json(const hub_fleet *f, int64_t now, FILE *out)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < f->n; i++) {
+    /* one object at a time: memory stays flat however large the fleet */
+    if (fputc('[', out) == EOF)
+        return SL_ERR_IO;
+    for (size_t i = 0; i < f->n; i++) {
         json_t *o = dev_json(&f->dev[i], now);
-        if (o == NULL || json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
+        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(o);
+        if (s == NULL)
+            return SL_ERR_NOMEM;
+        int e = fprintf(out, "%s%s", i ? "," : "", s) < 0;
+        free(s);
+        if (e)
+            return SL_ERR_IO;
     }
-    return arr;
+    return fputs("]\n", out) == EOF ? SL_ERR_IO : SL_OK;
 }

@@ -58,7 +58,8 @@ void hub_fleet_free(hub_fleet *f);
 
 /* One line per device under a header, columns aligned. */
 void hub_fleet_print(const hub_fleet *f, int64_t now_ms, FILE *out);
-/* A JSON array of objects (fields in docs/CLI.md); NULL when out of memory. */
-json_t *hub_fleet_json(const hub_fleet *f, int64_t now_ms);
+/* A JSON array of objects (fields in docs/CLI.md), one line, to out.
+ * SL_OK, SL_ERR_NOMEM or SL_ERR_IO. */
+SL_NODISCARD int hub_fleet_write_json(const hub_fleet *f, int64_t now_ms, FILE *out);
 
 #endif

@@ -181,14 +181,7 @@ static int cmd_devices(const hub_config *cfg, int argc, char **argv)
     if (rc == SL_OK) {
         hub_fleet_sort(&f);
         if (json) {
-            json_t *arr = hub_fleet_json(&f, now);
-            char *s = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-            if (s == NULL)
-                rc = SL_ERR_NOMEM;
-            else
-                puts(s);
-            free(s);
-            json_decref(arr);
+            rc = hub_fleet_write_json(&f, now, stdout);
         } else {
             hub_fleet_print(&f, now, stdout);
         }

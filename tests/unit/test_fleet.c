@@ -162,7 +162,12 @@ static void test_order_and_derived(void **state)
     assert_non_null(strstr(text, "expired"));
     free(text);
 
-    json_t *arr = hub_fleet_json(&fl, NOW);
+    mem = open_memstream(&text, &tl);
+    assert_non_null(mem);
+    assert_int_equal(hub_fleet_write_json(&fl, NOW, mem), SL_OK);
+    fclose(mem);
+    json_t *arr = json_loads(text, 0, NULL);
+    free(text);
     assert_non_null(arr);
     assert_int_equal(json_array_size(arr), 9);
     json_t *first = json_array_get(arr, 0);
