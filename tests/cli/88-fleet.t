@@ -59,7 +59,7 @@ ok $? "the broker refuses dev-2's batch (0x95): the backlog cannot drain"
 
 out=$(hub devices)
 ok $? "devices exits 0"
-diag "$(printf '%s\n' "$out" | sed 's/^/  /')"
+printf '%s\n' "$out" | sed 's/^/#   /'
 like "$(printf '%s\n' "$out" | sed -n 1p)" \
     '^STORE +DEVICE +STATE +SINCE +LAST SEEN +ACKED +DEV SEQ +BACKLOG +OLDEST +DEAD +HEALTH +CERT +PRICES +STOCK$' \
     "header names every column"
@@ -76,6 +76,7 @@ is "$(printf '%s\n' "$out" | awk 'NR == 1 { h = index($0, "HEALTH") }
 # --json: the documented fields
 hub devices --json > "$TMP/fleet.json"
 ok $? "devices --json exits 0"
+python3 -m json.tool "$TMP/fleet.json" | sed -n 's/^/#   /; 2,39p'
 python3 - "$TMP/fleet.json" > "$TMP/fleet.check" 2>&1 <<'EOF'
 import json, sys
 fleet = json.load(open(sys.argv[1]))
@@ -129,5 +130,6 @@ ok $? "dev-2 offline through its last will"
 is "$(field dev-2 backlog)/$(field dev-2 health)" "2/degraded" \
     "the will carries the backlog; the hub judges it degraded (2 h old)"
 out=$(hub devices)
-diag "$(printf '%s\n' "$out" | sed 's/^/  /')"
+printf '%s\n' "$out" | sed 's/^/#   /'
 like "$(printf '%s\n' "$out" | sed -n 2p)" '^s-1 +dev-2 +offline .* 2 h [0-9]+ min ' "dev-2 still listed first"
+diag "status sizes: dev-1 (clean stop) $(field dev-1 status_bytes) bytes, dev-2 (last will) $(field dev-2 status_bytes) bytes"
