@@ -1,4 +1,5 @@
 /* The fleet view (fleet.h). */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 

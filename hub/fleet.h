@@ -7,7 +7,6 @@
 #ifndef HUB_FLEET_H
 #define HUB_FLEET_H
 
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
