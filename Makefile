@@ -99,6 +99,7 @@ LDLIBS_ALL = $(PC_LDLIBS) $(MBED_LIBS) -lm
 LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.c \
            agent/journal.c agent/crypto.c agent/batch.c agent/ack.c agent/sync.c \
            agent/catmsg.c agent/catalog.c agent/timeparse.c agent/mdb.c platform/posix_time.c \
+           agent/statusmsg.c \
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
            platform/posix_event.c platform/posix_notify.c \
            platform/posix_net.c
@@ -108,7 +109,8 @@ APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record
 MAIN_SRCS = agent/main.c
 # storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
-HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c hub/catalog_pub.c
+HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c hub/catalog_pub.c \
+           hub/fleet.c
 HUB_RUN_SRCS = hub/mqtt.c hub/posix_sys.c hub/main.c
 HUB_APP_SRCS = agent/json_event.c agent/cli_common.c
 HUB_PC_LIBS = sqlite3 libmosquitto
@@ -122,7 +124,8 @@ HUB_OBJS = $(HUB_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_RUN_OBJS = $(HUB_RUN_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
-UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune test_notify
+UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune test_notify \
+             test_statusmsg test_fleet
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -162,6 +165,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(APP_OBJS) $(BUILD)/libstorelink.
 
 $(BUILD)/tests/test_hub: $(BUILD)/obj/tests/unit/test_hub.o $(HUB_OBJS) $(HUB_APP_OBJS) \
                          $(BUILD)/libstorelink.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(HUB_OBJS) $(HUB_APP_OBJS) $(BUILD)/libstorelink.a \
+	    $(CMOCKA_LIBS) $(HUB_PC_LDLIBS) $(LDLIBS_ALL)
+
+$(BUILD)/obj/tests/unit/test_fleet.o: SL_CFLAGS += -Ihub $(HUB_PC_CFLAGS)
+$(BUILD)/tests/test_fleet: $(BUILD)/obj/tests/unit/test_fleet.o $(HUB_OBJS) $(HUB_APP_OBJS) \
+                           $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(HUB_OBJS) $(HUB_APP_OBJS) $(BUILD)/libstorelink.a \
 	    $(CMOCKA_LIBS) $(HUB_PC_LDLIBS) $(LDLIBS_ALL)

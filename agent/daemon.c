@@ -28,6 +28,7 @@
 #include "journal_internal.h"
 #include "mqtt.h"
 #include "platform.h"
+#include "statusmsg.h"
 #include "sync.h"
 
 #define DRAIN_MS 5000
@@ -45,7 +46,7 @@ struct daemon {
     uint64_t backoff_ms, next_connect;
     int connecting;
     int64_t started_ms;
-    uint8_t offline_msg[64];
+    uint8_t offline_msg[SL_STATUSMSG_MAX];
     size_t offline_len;
     /* daemon.json: what `storelink status` reads */
     const char *conn;         /* "connected", "connecting", "offline", "stopped" */
@@ -194,27 +195,79 @@ static void write_state(struct daemon *d, int running)
     d->state_written = sl_plat_mono_ms();
 }
 
+/*
+ * The retained status (statusmsg.h, docs/PROTOCOL.md "Status").  Before the
+ * daemon has started (started_ms 0) this is the last will, set before the
+ * first connect and sent by the broker whenever we vanish: keys 1-5, the
+ * backlog as it was at start (the hub caps it by what it has stored since)
+ * and the certificate's expiry.  Otherwise everything `storelink status`
+ * knows, online or, at a clean stop, offline.
+ */
 static size_t status_payload(struct daemon *d, int online, uint8_t *buf, size_t cap)
 {
     sl__sync_stats st;
-    sl__cw w;
-    sl__cw_init(&w, buf, cap);
+    sl__status s;
+    sl_journal_info info;
+    uint64_t acked = 0, dead = 0;
+    int64_t now = sl_plat_now_ms();
+    size_t len = 0;
     if (d->sync)
         sl__sync_stats_get(d->sync, &st);
     else
         memset(&st, 0, sizeof st);
-    sl__cw_map(&w, 5);
-    sl__cw_uint(&w, 1);
-    sl__cw_cstr(&w, online ? "online" : "offline");
-    sl__cw_uint(&w, 2);
-    sl__cw_int(&w, sl_plat_now_ms());
-    sl__cw_uint(&w, 3);
-    sl__cw_uint(&w, st.acked_through);
-    sl__cw_uint(&w, 4);
-    sl__cw_uint(&w, st.last_seq);
-    sl__cw_uint(&w, 5);
-    sl__cw_cstr(&w, SL_VERSION);
-    return w.overflow ? 0 : w.len;
+    /* the journal is the truth for the counts (the engine's copy lags a
+     * restart until the first connect) */
+    int have_j = d->j != NULL && sl_journal_info_get(d->j, &info) == SL_OK &&
+                 sl__journal_acked(d->j, &acked) == SL_OK;
+    if (!have_j) {
+        acked = st.acked_through;
+        info.last_seq = st.last_seq;
+    }
+    sl__status_init(&s, online, now, acked, info.last_seq, SL_VERSION);
+    if (d->cert_not_after > 0)
+        sl__status_set_i(&s, SL_ST_CERT_NOT_AFTER, d->cert_not_after);
+    uint64_t unacked = info.last_seq > acked ? info.last_seq - acked : 0;
+    int64_t oldest = 0;
+    if (have_j && unacked > 0) {
+        sl_record *rec = malloc(sizeof *rec);
+        if (rec != NULL && sl_journal_get(d->j, acked + 1, rec) == SL_OK)
+            oldest = rec->ev.ts_ms > 0 ? rec->ev.ts_ms : 0;
+        free(rec);
+    }
+    sl__status_set_u(&s, SL_ST_UNACKED, unacked);
+    sl__status_set_i(&s, SL_ST_OLDEST_TS, oldest);
+    if (d->started_ms != 0) {
+        if (have_j && sl__journal_dead_count(d->j, &dead) == SL_OK)
+            sl__status_set_u(&s, SL_ST_DEAD, dead);
+        sl__status_set_u(&s, SL_ST_INFLIGHT, st.inflight);
+        sl__status_set_i(&s, SL_ST_LAST_ACK, st.last_ack_ms > 0 ? st.last_ack_ms : 0);
+        sl__catalog_held h;
+        if (d->cat != NULL) {
+            if (sl__catalog_held_get(d->cat, SL_CAT_PRICES, d->c->cfg.store_id, &h) != SL_OK)
+                memset(&h, 0, sizeof h);
+            sl__status_set_u(&s, SL_ST_PRICES_VER, h.version);
+            sl__status_set_i(&s, SL_ST_PRICES_AT, h.issued_at > 0 ? h.issued_at : 0);
+            if (sl__catalog_held_get(d->cat, SL_CAT_STOCK, d->c->cfg.store_id, &h) != SL_OK)
+                memset(&h, 0, sizeof h);
+            sl__status_set_u(&s, SL_ST_STOCK_VER, h.version);
+            sl__status_set_i(&s, SL_ST_STOCK_AT, h.issued_at > 0 ? h.issued_at : 0);
+            if (sl__catalog_held_get(d->cat, SL_CAT_PRICES, SL_CAT_SCOPE_ALL, &h) != SL_OK)
+                memset(&h, 0, sizeof h);
+            sl__status_set_u(&s, SL_ST_CHAIN_PRICES_VER, h.version);
+        }
+        sl__status_set_i(&s, SL_ST_STARTED, d->started_ms);
+        sl__status_set_u(&s, SL_ST_RESENT, st.resent);
+        sl__status_set_u(&s, SL_ST_REJECTED, st.rejected);
+        sl__status_set_i(&s, SL_ST_CONN_SINCE, d->conn_since > 0 ? d->conn_since : 0);
+        if (have_j) {
+            sl__status_set_u(&s, SL_ST_JOURNAL_USED, info.used_bytes);
+            sl__status_set_u(&s, SL_ST_JOURNAL_LIMIT, info.max_bytes);
+        }
+        sl__status_set_error(&s, st.last_error);
+        sl__status_set_u(&s, SL_ST_HEALTH, (uint64_t)sl__status_health(
+            &s, now, (int64_t)d->c->cfg.alert_backlog_age * 1000));
+    }
+    return sl__status_encode(&s, buf, cap, &len) == SL_OK ? len : 0;
 }
 
 static int tp_publish(void *ctx, const char *topic, const void *payload, size_t len, int retain,
@@ -227,7 +280,7 @@ static int tp_publish(void *ctx, const char *topic, const void *payload, size_t 
 static void ev_connected(void *ctx, int session_present, unsigned receive_max)
 {
     struct daemon *d = ctx;
-    uint8_t st[128];
+    uint8_t st[SL_STATUSMSG_MAX];
     size_t n;
     sl_plat_log(SL_LOG_NOTICE, "connected to %s:%llu (session %s, receive maximum %u)",
                 d->c->cfg.broker_host, (unsigned long long)d->c->cfg.broker_port,
@@ -545,7 +598,7 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             sl__mqtt_service(d.mqtt, fds[i_mq].readable || fds[i_mq].error, fds[i_mq].writable);
     }
     if (sl__mqtt_is_connected(d.mqtt)) {
-        uint8_t st[128];
+        uint8_t st[SL_STATUSMSG_MAX];
         size_t sn = status_payload(&d, 0, st, sizeof st);
         int mid;
         if (sn > 0)

@@ -13,6 +13,7 @@
 #include "cli.h"        /* the agent's sysexits codes and sl__cli_exit */
 #include "catalog_pub.h"
 #include "export.h"
+#include "fleet.h"
 #include "hub_config.h"
 #include "log.h"
 #include "mqtt.h"
@@ -33,7 +34,9 @@ static void usage(FILE *f)
         "  run                                 connect to the broker and store batches\n"
         "  export --format jsonl [--since ID] [--device D]\n"
         "                                      stored records as JSON lines, in id order\n"
-        "  devices [--json]                    devices, last acked seq, rejected count\n"
+        "  devices [--json] [--store S]        the fleet, worst first: online/offline,\n"
+        "                                      backlog and its age, dead letters, health,\n"
+        "                                      certificate, catalog versions\n"
         "  count [--device D]                  number of stored records\n"
         "  publish prices FILE.csv --store S|all [--delta] [--expires-in SECONDS]\n"
         "  publish stock FILE.csv --store S [--delta] [--expires-in SECONDS]\n"
@@ -142,77 +145,48 @@ static int cmd_export(const hub_config *cfg, int argc, char **argv)
     return EX_OK_;
 }
 
-static int device_table(const hub_device_row *d, void *ctx)
-{
-    char seen[40];
-    (void)ctx;
-    if (d->last_seen_ms > 0)
-        sl_plat_format_utc(d->last_seen_ms, seen, sizeof seen);
-    else
-        snprintf(seen, sizeof seen, "-");
-    printf("%-24s %-16s %10llu %9llu  %s\n", d->device, d->store,
-           (unsigned long long)d->last_seq, (unsigned long long)d->rejected_count, seen);
-    return 0;
-}
-
-static int device_json(const hub_device_row *d, void *ctx)
-{
-    json_t *arr = ctx, *o = json_object();
-    char seen[40];
-    if (o == NULL)
-        return SL_ERR_NOMEM;
-    sl_plat_format_utc(d->last_seen_ms, seen, sizeof seen);
-    int e = json_object_set_new(o, "device", json_string(d->device));
-    e |= json_object_set_new(o, "store", json_string(d->store));
-    e |= json_object_set_new(o, "last_seq", json_integer((json_int_t)d->last_seq));
-    e |= json_object_set_new(o, "last_seen_ms", json_integer(d->last_seen_ms));
-    e |= json_object_set_new(o, "last_seen", d->last_seen_ms > 0 ? json_string(seen) : json_null());
-    e |= json_object_set_new(o, "rejected_count", json_integer((json_int_t)d->rejected_count));
-    e |= json_object_set_new(o, "status_ms", json_integer(d->status_ms));
-    e |= json_object_set_new(o, "status_bytes", json_integer((json_int_t)d->status_len));
-    if (e != 0 || json_array_append_new(arr, o) != 0)
-        return SL_ERR_NOMEM;
-    return 0;
-}
-
+/* The fleet view, worst first (fleet.h, docs/CLI.md "storelink-hub devices"). */
 static int cmd_devices(const hub_config *cfg, int argc, char **argv)
 {
+    static const char use[] = "storelink-hub devices [--json] [--store S]";
     int json = 0;
+    const char *store = NULL;
     hub_store *st;
-    json_t *arr = NULL;
+    hub_fleet f;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+        } else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+            store = argv[++i];
+            if (!sl__cat_id_ok(store, strlen(store), 0)) {
+                err("devices: --store: 1-%d letters, digits, '-', '_' or '.'", SL_CAT_ID_MAX);
+                return EX_USAGE_;
+            }
         } else {
-            err("devices: unknown option '%s' (usage: storelink-hub devices [--json])", argv[i]);
+            err("devices: unknown option '%s' (usage: %s)", argv[i], use);
             return EX_USAGE_;
         }
     }
     int rc = open_db(cfg, &st);
     if (rc != SL_OK)
         return sl__cli_exit(rc);
-    if (json) {
-        if ((arr = json_array()) == NULL) {
-            rc = SL_ERR_NOMEM;
-            goto out;
-        }
-        if ((rc = hub_store_devices(st, device_json, arr)) != SL_OK)
-            goto out;
-        char *s = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (s == NULL) {
-            rc = SL_ERR_NOMEM;
-            goto out;
-        }
-        puts(s);
-        free(s);
-    } else {
-        printf("%-24s %-16s %10s %9s  %s\n", "DEVICE", "STORE", "LAST_SEQ", "REJECTED",
-               "LAST_SEEN");
-        rc = hub_store_devices(st, device_table, NULL);
-    }
-out:
-    json_decref(arr);
+    int64_t now = sl_plat_now_ms();
+    rc = hub_fleet_load(&f, st, store, now);
     hub_store_close(st);
+    if (rc == SL_ERR_TOO_LARGE) {
+        err("devices: more than %u devices: list one store at a time with --store",
+            HUB_FLEET_MAX);
+        return sl__cli_exit(rc);
+    }
+    if (rc == SL_OK) {
+        hub_fleet_sort(&f);
+        if (json) {
+            rc = hub_fleet_write_json(&f, now, stdout);
+        } else {
+            hub_fleet_print(&f, now, stdout);
+        }
+        hub_fleet_free(&f);
+    }
     if (rc == SL_OK && fflush(stdout) != 0)
         rc = SL_ERR_IO;
     if (rc != SL_OK)

@@ -928,3 +928,49 @@ int hub_store_store_devices(hub_store *st, const char *store, hub_cat_wm_fn fn, 
 {
     return wm_rows(st, Q_STORE_DEVICES, store, fn, ctx, "reading the devices of a store");
 }
+
+/* ---- the fleet view ------------------------------------------------------------ */
+
+/* Prepared per call rather than cached in sql_text: a report command runs
+ * it once per process. */
+int hub_store_devices_status(hub_store *st, const char *store, hub_device_status_fn fn,
+                             void *ctx)
+{
+    static const char sql[] =
+        "SELECT device, store, last_seq, last_seen_ms, rejected_count, status_ms, status"
+        " FROM devices WHERE ?1 IS NULL OR store = ?1 ORDER BY store, device";
+    sqlite3_stmt *s = NULL;
+    int rc = SL_OK, src = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (src != SQLITE_OK)
+        return fail(st, src, "prepare");
+    if (store != NULL)
+        src = sqlite3_bind_text(s, 1, store, -1, SQLITE_STATIC);
+    if (src != SQLITE_OK) {
+        rc = fail(st, src, "binding store");
+        goto out;
+    }
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        hub_device_row d;
+        sqlite3_int64 seq = sqlite3_column_int64(s, 2), rej = sqlite3_column_int64(s, 4);
+        d.device = (const char *)sqlite3_column_text(s, 0);
+        d.store = (const char *)sqlite3_column_text(s, 1);
+        d.last_seq = seq < 0 ? 0 : (uint64_t)seq;
+        d.last_seen_ms = sqlite3_column_int64(s, 3);
+        d.rejected_count = rej < 0 ? 0 : (uint64_t)rej;
+        d.status_ms = sqlite3_column_int64(s, 5);
+        const void *blob = sqlite3_column_blob(s, 6);
+        int bl = sqlite3_column_bytes(s, 6);
+        d.status_len = bl > 0 ? (size_t)bl : 0;
+        if (d.device == NULL || d.store == NULL) {
+            rc = SL_ERR_CORRUPT;
+            break;
+        }
+        if ((rc = fn(&d, d.status_len ? blob : NULL, d.status_len, ctx)) != 0)
+            break;
+    }
+    if (rc == SL_OK && src != SQLITE_DONE)
+        rc = fail(st, src, "reading devices");
+out:
+    sqlite3_finalize(s);
+    return rc;
+}

@@ -191,4 +191,14 @@ SL_NODISCARD int hub_store_cat_wms(hub_store *st, const char *scope, hub_cat_wm_
 SL_NODISCARD int hub_store_store_devices(hub_store *st, const char *store, hub_cat_wm_fn fn,
                                          void *ctx);
 
+/* ---- the fleet view (storelink-hub devices) ---------------------------------
+ * Every device row with its latest status blob (NULL and 0 when none was
+ * received), of store only when store is not NULL, ordered by store and
+ * device.  Row and blob are valid during the callback only; a non-zero
+ * return from fn stops the walk and is returned. */
+typedef int (*hub_device_status_fn)(const hub_device_row *row, const void *status, size_t len,
+                                    void *ctx);
+SL_NODISCARD int hub_store_devices_status(hub_store *st, const char *store,
+                                          hub_device_status_fn fn, void *ctx);
+
 #endif
