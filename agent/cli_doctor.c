@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "journal_internal.h"
 #include "platform.h"
+#include "statusmsg.h"
 #include "probe.h"
 #include "timeparse.h"
 
@@ -350,7 +351,7 @@ static void check_broker(struct doc *d, sl_cli *c, int timeout_ms, const sl__ide
         return;
     }
     char topic[400];
-    uint8_t st[128];
+    uint8_t st[SL_STATUSMSG_MAX];
     snprintf(topic, sizeof topic, "%s/%s/%s/status", c->cfg.topic_prefix, c->cfg.store_id,
              c->cfg.device_id);
     size_t n = sl__status_cbor("offline", sl_plat_now_ms(), acked, info->last_seq, st, sizeof st);

@@ -14,11 +14,11 @@
 
 #include "catalog.h"
 #include "catmsg.h"
-#include "cborio.h"
 #include "cli.h"
 #include "diag.h"
 #include "journal_internal.h"
 #include "platform.h"
+#include "statusmsg.h"
 #include "probe.h"
 
 #define DAY_MS 86400000LL
@@ -80,20 +80,11 @@ json_t *sl__daemon_view(const char *state_dir, int *running, long *pid)
 size_t sl__status_cbor(const char *state, int64_t now_ms, uint64_t acked, uint64_t last_seq,
                        uint8_t *buf, size_t cap)
 {
-    sl__cw w;
-    sl__cw_init(&w, buf, cap);
-    sl__cw_map(&w, 5);
-    sl__cw_uint(&w, 1);
-    sl__cw_cstr(&w, state);
-    sl__cw_uint(&w, 2);
-    sl__cw_int(&w, now_ms);
-    sl__cw_uint(&w, 3);
-    sl__cw_uint(&w, acked);
-    sl__cw_uint(&w, 4);
-    sl__cw_uint(&w, last_seq);
-    sl__cw_uint(&w, 5);
-    sl__cw_cstr(&w, SL_VERSION);
-    return w.overflow ? 0 : w.len;
+    /* the one status encoder (agent/statusmsg.c), keys 1-5 only */
+    sl__status st;
+    size_t len = 0;
+    sl__status_init(&st, strcmp(state, "online") == 0, now_ms, acked, last_seq, NULL);
+    return sl__status_encode(&st, buf, cap, &len) == SL_OK ? len : 0;
 }
 
 struct verdict {
