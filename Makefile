@@ -225,6 +225,7 @@ tests-bin: $(UNIT_BINS) $(BUILD)/tests/writer $(BUILD)/tests/catalog_feed
 # (STRESS_SCALE=ci for the short run in .ci/run), printed as a table
 STRESS_SCALE ?= full
 stress: build/.deps-stamp
+	./toolchain/deps.sh stress
 	$(MAKE) all $(REL_BINS)
 	BUILD=$(BUILD) STRESS_SCALE=$(STRESS_SCALE) ./tests/reliability/run.sh
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages storelink needs, only those missing.
-# usage: toolchain/deps.sh [build] [test] [bench] [clang] [cross]   (default: build test)
+# usage: toolchain/deps.sh [build] [test] [bench] [stress] [clang] [cross]   (default: build test)
+# stress: libfiu (fiu-run) for I/O-error injection and faketime for clock jumps (make stress)
 # cross: the Debian cross compilers and qemu-user for `make TARGET=armhf|arm64` and
 # `make cross-test`; the target's libraries come from cross/sysroot.sh, never
 # from foreign-architecture packages installed on this host.
@@ -16,6 +17,7 @@ for g in $groups; do
     test)  pkgs="$pkgs libcmocka-dev perl mosquitto mosquitto-clients lmdb-utils openssl python3 \
                  dpkg-dev" ;;
     bench) pkgs="$pkgs valgrind" ;;
+    stress) pkgs="$pkgs fiu-utils faketime" ;;
     clang) pkgs="$pkgs clang" ;;
     cross) pkgs="$pkgs gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user file dpkg" ;;
     *) echo "deps.sh: unknown group '$g'" >&2; exit 64 ;;
