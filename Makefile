@@ -102,7 +102,8 @@ LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
            platform/posix_event.c platform/posix_notify.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
-           agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c
+           agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c \
+           agent/cli_dlq.c agent/cli_trace.c
 MAIN_SRCS = agent/main.c
 # storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
