@@ -34,23 +34,36 @@ const char *sl__dlq_code_name(uint32_t code)
     return "other";
 }
 
-struct list_ctx {
-    sl_journal *j;
-    int json;
-    json_t *arr;
-    sl_record *rec;
-    uint64_t n;
+/* Dead letters are collected first and their records read afterwards: LMDB
+ * allows one read transaction per thread, and the walk holds one. */
+struct collect {
+    sl__dead_letter *v;
+    size_t n, cap;
 };
 
-static int list_one(const sl__dead_letter *d, void *vctx)
+static int collect_one(const sl__dead_letter *d, void *vctx)
 {
-    struct list_ctx *lc = vctx;
-    int have = sl_journal_get(lc->j, d->seq, lc->rec) == SL_OK;
-    const sl_event *ev = &lc->rec->ev;
+    struct collect *c = vctx;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? 2 * c->cap : 64;
+        sl__dead_letter *p = realloc(c->v, ncap * sizeof *p);
+        if (p == NULL)
+            return SL_ERR_NOMEM;
+        c->v = p;
+        c->cap = ncap;
+    }
+    c->v[c->n++] = *d;
+    return 0;
+}
+
+static int list_one(sl_journal *j, const sl__dead_letter *d, int json, json_t *arr,
+                    sl_record *rec, size_t idx)
+{
+    int have = sl_journal_get(j, d->seq, rec) == SL_OK;
+    const sl_event *ev = &rec->ev;
     const char *kind = have ? sl__kind_name(ev->kind) : "?";
     const char *txn = have ? ev->txn_id : "?";
-    lc->n++;
-    if (lc->json) {
+    if (json) {
         json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:s}",
             "seq", (json_int_t)d->seq, "txn_id", txn, "kind", kind,
             "ts", (json_int_t)(have ? ev->ts_ms : 0), "rejected_ms", (json_int_t)d->when_ms,
@@ -60,62 +73,67 @@ static int list_one(const sl__dead_letter *d, void *vctx)
             return SL_ERR_NOMEM;
         if (d->retry_ms)
             json_object_set_new(o, "retry_requested_ms", json_integer(d->retry_ms));
-        json_array_append_new(lc->arr, o);
-        return 0;
+        json_array_append_new(arr, o);
+        return SL_OK;
     }
     char rt[40], wt[40];
     sl_plat_format_utc(have ? ev->ts_ms : 0, rt, sizeof rt);
     sl_plat_format_utc(d->when_ms, wt, sizeof wt);
-    if (lc->n == 1)
+    if (idx == 0)
         printf("%-8s %-20s %-10s %-24s %-24s %-12s %-8s %s\n", "SEQ", "TXN_ID", "KIND",
                "RECORDED", "REJECTED", "CODE", "RETRY", "REASON");
     char code[24];
     snprintf(code, sizeof code, "%u %s", (unsigned)d->code, sl__dlq_code_name(d->code));
     printf("%-8llu %-20s %-10s %-24s %-24s %-12s %-8s %s\n", (unsigned long long)d->seq, txn,
            kind, rt, wt, code, d->retry_ms ? "pending" : "-", d->reason);
-    return 0;
+    return SL_OK;
 }
 
 static int cmd_list(sl_cli *c, int argc, char **argv)
 {
-    struct list_ctx lc = {0};
+    int json = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
-            lc.json = 1;
+            json = 1;
         } else {
             sl__cli_err("dlq list: unknown option '%s' (usage: storelink dlq list [--json])",
                         argv[i]);
             return EX_USAGE_;
         }
     }
-    int rc = sl__cli_open(c, 1, &lc.j);
+    sl_journal *j;
+    int rc = sl__cli_open(c, 1, &j);
     if (rc == SL_ERR_NOT_FOUND) {
         /* nothing recorded yet: nothing rejected either */
-        puts(lc.json ? "{\"dead_letters\":[]}" : "no dead letters");
+        puts(json ? "{\"dead_letters\":[]}" : "no dead letters");
         return EX_OK_;
     }
     if (rc != SL_OK)
         return sl__cli_exit(rc);
-    lc.rec = malloc(sizeof *lc.rec);
-    lc.arr = json_array();
-    if (lc.rec == NULL || lc.arr == NULL)
+    struct collect col = {0};
+    sl_record *rec = malloc(sizeof *rec);
+    json_t *arr = json_array();
+    if (rec == NULL || arr == NULL)
         rc = SL_ERR_NOMEM;
     else
-        rc = sl__journal_dead_letters(lc.j, list_one, &lc);
+        rc = sl__journal_dead_letters(j, collect_one, &col);
+    for (size_t i = 0; i < col.n && rc == SL_OK; i++)
+        rc = list_one(j, &col.v[i], json, arr, rec, i);
     if (rc != SL_OK) {
         sl__cli_err("dlq list: %s", sl_strerror(rc));
-    } else if (lc.json) {
-        json_t *o = json_pack("{s:O}", "dead_letters", lc.arr);
+    } else if (json) {
+        json_t *o = json_pack("{s:O}", "dead_letters", arr);
         char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         puts(s ? s : "{}");
         free(s);
         json_decref(o);
-    } else if (lc.n == 0) {
+    } else if (col.n == 0) {
         puts("no dead letters");
     }
-    json_decref(lc.arr);
-    free(lc.rec);
-    sl_journal_close(lc.j);
+    json_decref(arr);
+    free(col.v);
+    free(rec);
+    sl_journal_close(j);
     return sl__cli_exit(rc);
 }
 
