@@ -122,6 +122,7 @@ HUB_RUN_OBJS = $(HUB_RUN_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune test_notify
+UNIT_TESTS += test_dlq
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
