@@ -304,10 +304,14 @@ void sl__sync_on_ack(sl__sync *s, const uint8_t *payload, size_t len, uint64_t n
                     (unsigned long long)a->retried_first, (unsigned long long)a->retried_last,
                     a->n_accepted, a->n_rejects);
     }
-    s->st.rejected += a->n_rejects;
-    if (a->n_rejects)
-        sl_plat_log(SL_LOG_WARNING, "hub rejected %zu record(s), kept as dead letters",
-                    a->n_rejects);
+    /* a retry's rejects are old dead letters judged again, not new ones */
+    size_t fresh = 0;
+    for (size_t i = 0; i < a->n_rejects; i++)
+        fresh += !(a->retried_first && a->rejects[i].seq >= a->retried_first &&
+                   a->rejects[i].seq <= a->retried_last);
+    s->st.rejected += fresh;
+    if (fresh)
+        sl_plat_log(SL_LOG_WARNING, "hub rejected %zu record(s), kept as dead letters", fresh);
     if (a->acked_through > s->acked) {
         uint64_t acked = a->acked_through;
         sl_journal_info info;
