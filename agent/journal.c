@@ -394,6 +394,14 @@ int sl_journal_record_many(sl_journal *j, const sl_event *const *evs, size_t n,
     for (size_t i = 0; i < n; i++) {
         memset(&results[i], 0, sizeof results[i]);
         results[i].err = sl_event_validate(evs[i], &results[i].problem);
+        /* a drop must remove its dead letter in the same transaction:
+         * only sl__journal_dlq_drop writes one */
+        if (results[i].err == SL_OK && evs[i]->kind == SL_KIND_DLQ_DROP) {
+            results[i].err = SL_ERR_INVALID;
+            snprintf(results[i].problem.field, sizeof results[i].problem.field, "kind");
+            snprintf(results[i].problem.reason, sizeof results[i].problem.reason,
+                     "dlq_drop records are written by storelink dlq drop only");
+        }
         valid[i] = results[i].err == SL_OK;
         nvalid += (size_t)valid[i];
     }
