@@ -70,7 +70,9 @@ typedef enum sl_kind {
     SL_KIND_SALE = 1,
     SL_KIND_RETURN = 2,
     SL_KIND_ADJUSTMENT = 3,
-    SL_KIND_DLQ_DROP = 4,    /* an operator dropped a dead letter (storelink dlq drop) */
+    SL_KIND_DLQ_DROP = 4,    /* an operator dropped a dead letter: written by
+                                `storelink dlq drop` only (sl_journal_record
+                                refuses it with SL_ERR_INVALID); read back */
 } sl_kind;
 
 typedef enum sl_reason {
