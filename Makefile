@@ -105,7 +105,8 @@ LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.
            platform/posix_net.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
            agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c \
-           agent/probe.c agent/cli_doctor.c
+           agent/probe.c agent/cli_doctor.c \
+           agent/cli_dlq.c agent/cli_trace.c
 MAIN_SRCS = agent/main.c
 # storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
@@ -126,6 +127,7 @@ HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
 UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune test_notify \
              test_statusmsg test_fleet
+UNIT_TESTS += test_dlq
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

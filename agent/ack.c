@@ -8,8 +8,9 @@
 int sl__ack_encode(const sl__ack *a, uint8_t *buf, size_t cap, size_t *len)
 {
     sl__cw w;
-    size_t n = 2 + (a->n_rejects > 0) + (a->error[0] != 0) + (a->resend_from != 0);
-    if (a->n_rejects > SL_ACK_MAX_REJECTS)
+    size_t n = 2 + (a->n_rejects > 0) + (a->error[0] != 0) + (a->resend_from != 0) +
+               (a->retried_first != 0) + (a->n_accepted > 0);
+    if (a->n_rejects > SL_ACK_MAX_REJECTS || a->n_accepted > SL_ACK_MAX_REJECTS)
         return SL_ERR_TOO_LARGE;
     sl__cw_init(&w, buf, cap);
     sl__cw_map(&w, n);
@@ -35,6 +36,18 @@ int sl__ack_encode(const sl__ack *a, uint8_t *buf, size_t cap, size_t *len)
         sl__cw_uint(&w, 5);
         sl__cw_uint(&w, a->resend_from);
     }
+    if (a->retried_first) {
+        sl__cw_uint(&w, 6);
+        sl__cw_array(&w, 2);
+        sl__cw_uint(&w, a->retried_first);
+        sl__cw_uint(&w, a->retried_last);
+    }
+    if (a->n_accepted) {
+        sl__cw_uint(&w, 7);
+        sl__cw_array(&w, a->n_accepted);
+        for (size_t i = 0; i < a->n_accepted; i++)
+            sl__cw_uint(&w, a->accepted[i]);
+    }
     if (w.overflow)
         return SL_ERR_TOO_LARGE;
     *len = w.len;
@@ -49,10 +62,10 @@ int sl__ack_decode(const uint8_t *buf, size_t len, sl__ack *a)
     unsigned seen = 0;
     memset(a, 0, sizeof *a);
     sl__cr_init(&r, buf, len);
-    if (sl__cr_map(&r, &n) != 0 || n > 5)
+    if (sl__cr_map(&r, &n) != 0 || n > 7)
         return SL_ERR_CORRUPT;
     for (size_t i = 0; i < n; i++) {
-        if (sl__cr_uint(&r, &key) != 0 || key <= prev || key > 5)
+        if (sl__cr_uint(&r, &key) != 0 || key <= prev || key > 7)
             return SL_ERR_CORRUPT;
         prev = key;
         seen |= 1u << key;
@@ -82,6 +95,22 @@ int sl__ack_decode(const uint8_t *buf, size_t len, sl__ack *a)
             break;
         case 5:
             if (sl__cr_uint(&r, &a->resend_from) != 0) return SL_ERR_CORRUPT;
+            break;
+        case 6:
+            if (sl__cr_array(&r, &m) != 0 || m != 2 ||
+                sl__cr_uint(&r, &a->retried_first) != 0 ||
+                sl__cr_uint(&r, &a->retried_last) != 0 || a->retried_first == 0 ||
+                a->retried_last < a->retried_first ||
+                a->retried_last - a->retried_first >= SL_ACK_MAX_REJECTS)
+                return SL_ERR_CORRUPT;
+            break;
+        case 7:
+            if (sl__cr_array(&r, &m) != 0 || m == 0 || m > SL_ACK_MAX_REJECTS)
+                return SL_ERR_CORRUPT;
+            for (size_t k = 0; k < m; k++)
+                if (sl__cr_uint(&r, &a->accepted[k]) != 0)
+                    return SL_ERR_CORRUPT;
+            a->n_accepted = m;
             break;
         }
     }

@@ -1,7 +1,8 @@
 /*
  * ack.h - the hub's acknowledgement to a device (docs/PROTOCOL.md "Ack").
  *   ack = { 1: acked_through, ? 2: [* [seq, code, reason]], 3: hub_time,
- *           ? 4: error, ? 5: resend_from }
+ *           ? 4: error, ? 5: resend_from, ? 6: [retried_first, retried_last],
+ *           ? 7: [* accepted seq] }
  * acked_through is cumulative: every record <= it is stored centrally
  * (rejected ones included, listed in 2 and kept in the dead-letter store).
  */
@@ -29,6 +30,11 @@ typedef struct sl__ack {
     sl__ack_reject rejects[SL_ACK_MAX_REJECTS];
     char error[SL_ACK_REASON_MAX + 1];   /* batch-level refusal, "" if none */
     uint64_t resend_from;                /* 0 = not given */
+    /* answer to a retry batch (docs/PROTOCOL.md "Dead letters"): the range
+     * re-evaluated (0/0 otherwise) and the seqs in it the hub holds as ok */
+    uint64_t retried_first, retried_last;
+    size_t n_accepted;
+    uint64_t accepted[SL_ACK_MAX_REJECTS];
 } sl__ack;
 
 int sl__ack_encode(const sl__ack *a, uint8_t *buf, size_t cap, size_t *len);

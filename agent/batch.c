@@ -12,7 +12,7 @@
 
 enum { BK_VERSION = 1, BK_DEVICE = 2, BK_STORE = 3, BK_FIRST = 4, BK_LAST = 5,
        BK_PREV = 6, BK_CURRENCY = 7, BK_COMP = 8, BK_BODY = 9, BK_CERT = 10,
-       BK_SENT_AT = 11 };
+       BK_SENT_AT = 11, BK_RETRY = 12 };
 
 struct build_ctx {
     const sl__batch_opts *o;
@@ -124,7 +124,7 @@ int sl__batch_build(sl_journal *j, uint64_t from_seq, const sl__batch_opts *o,
     }
     int has_cur = c->currency[0] != '\0';
     sl__cw_init(&w, env, env_cap);
-    sl__cw_map(&w, 9 + (size_t)has_cur + (size_t)comp);
+    sl__cw_map(&w, 9 + (size_t)has_cur + (size_t)comp + (size_t)(o->retry != 0));
     sl__cw_uint(&w, BK_VERSION); sl__cw_uint(&w, SL_BATCH_VERSION);
     sl__cw_uint(&w, BK_DEVICE); sl__cw_cstr(&w, o->device);
     sl__cw_uint(&w, BK_STORE); sl__cw_cstr(&w, o->store);
@@ -142,6 +142,10 @@ int sl__batch_build(sl_journal *j, uint64_t from_seq, const sl__batch_opts *o,
     sl__cw_uint(&w, BK_BODY); sl__cw_bstr(&w, send, send_len);
     sl__cw_uint(&w, BK_CERT); sl__cw_bstr(&w, o->cert_der, o->cert_len);
     sl__cw_uint(&w, BK_SENT_AT); sl__cw_int(&w, o->now_ms);
+    if (o->retry) {
+        sl__cw_uint(&w, BK_RETRY);
+        sl__cw_uint(&w, 1);
+    }
     if (w.overflow) {
         rc = SL_ERR_TOO_LARGE;
         goto out;
@@ -204,10 +208,10 @@ int sl__batch_parse(const uint8_t *msg, size_t len, sl__batch_in *b, char *why, 
     size_t body_len = 0;
     unsigned seen = 0;
     sl__cr_init(&r, b->env, b->env_len);
-    if (sl__cr_map(&r, &n) != 0 || n > 11)
+    if (sl__cr_map(&r, &n) != 0 || n > 12)
         return bad(why, whysz, "envelope is not a map");
     for (size_t i = 0; i < n; i++) {
-        if (sl__cr_uint(&r, &key) != 0 || key <= prev_key || key > BK_SENT_AT)
+        if (sl__cr_uint(&r, &key) != 0 || key <= prev_key || key > BK_RETRY)
             return bad(why, whysz, "envelope keys malformed or out of order");
         prev_key = key;
         seen |= 1u << key;
@@ -247,6 +251,10 @@ int sl__batch_parse(const uint8_t *msg, size_t len, sl__batch_in *b, char *why, 
             break;
         case BK_SENT_AT:
             e = sl__cr_int(&r, &b->sent_at);
+            break;
+        case BK_RETRY:
+            e = sl__cr_uint(&r, &v) != 0 || v != 1;
+            b->retry = 1;
             break;
         }
         if (e)

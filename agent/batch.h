@@ -33,6 +33,7 @@ typedef struct sl__batch_opts {
     const uint8_t *cert_der;   /* device certificate, sent along */
     size_t cert_len;
     int64_t now_ms;
+    int retry;                 /* a dead-letter retry (docs/PROTOCOL.md "Dead letters") */
 } sl__batch_opts;
 
 /* Build a batch from the records with seq >= from_seq.  *out is a heap
@@ -49,6 +50,7 @@ typedef struct sl__batch_in {
     char currency[4];
     int compressed;
     int64_t sent_at;
+    int retry;                 /* re-evaluate rejected records (key 12) */
     const uint8_t *env;        /* borrowed from the message */
     size_t env_len;
     const uint8_t *sig;

@@ -923,6 +923,7 @@ static int stock_record(const sl_record *rec, void *ctx)
             }
             break;
         case SL_KIND_NONE:
+        case SL_KIND_DLQ_DROP:   /* no lines: never reached */
         default:
             rc = SL_OK;
             break;

@@ -23,6 +23,11 @@ struct list_ctx {
 
 static void summary(const sl_event *ev, char *out, size_t outsz)
 {
+    if (ev->kind == SL_KIND_DLQ_DROP) {
+        snprintf(out, outsz, "drops dead letter %llu (%s) by %s",
+                 (unsigned long long)ev->target_seq, ev->target_txn_id, ev->operator_name);
+        return;
+    }
     if (ev->kind == SL_KIND_ADJUSTMENT) {
         int64_t units = 0;
         for (size_t i = 0; i < ev->n_lines; i++)
@@ -164,6 +169,17 @@ static int cmd_show(sl_cli *c, int argc, char **argv)
     printf("seq        %llu\nkind       %s\ntxn_id     %s\ntime       %s (%lld)\n",
            (unsigned long long)rec->seq, sl__kind_name(ev->kind), ev->txn_id, t,
            (long long)ev->ts_ms);
+    if (ev->kind == SL_KIND_DLQ_DROP) {
+        printf("target     seq %llu, txn_id %s\nreason     %s\noperator   %s\n",
+               (unsigned long long)ev->target_seq, ev->target_txn_id, ev->note,
+               ev->operator_name);
+        sl_hash_hex(rec->prev_hash, hx);
+        printf("prev_hash  %s\n", hx);
+        sl_hash_hex(rec->hash, hx);
+        printf("hash       %s\n", hx);
+        free(rec);
+        return EX_OK_;
+    }
     if (ev->kind == SL_KIND_ADJUSTMENT) {
         printf("reason     %s\n", sl__reason_name(ev->reason));
         if (ev->location[0])

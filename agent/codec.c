@@ -61,7 +61,9 @@ int sl__codec_encode_ts(const sl_event *ev, int64_t ts_ms, int mode, uint64_t se
     int cur = has_currency(ev, mode, wire_currency);
     size_t n = 2 /* kind, txn */ + 2 * stored + with_ts + (ev->flags != 0) +
                cur + (ev->original_txn_id[0] != 0) + (ev->reason != 0) +
-               (ev->location[0] != 0) + 1 /* lines */ + (ev->n_tenders != 0);
+               (ev->location[0] != 0) + 1 /* lines */ + (ev->n_tenders != 0) +
+               (ev->target_seq != 0) + (ev->target_txn_id[0] != 0) + (ev->note[0] != 0) +
+               (ev->operator_name[0] != 0);
     sl__cw w;
     sl__cw_init(&w, buf, cap);
     sl__cw_map(&w, n);
@@ -113,6 +115,22 @@ int sl__codec_encode_ts(const sl_event *ev, int64_t ts_ms, int mode, uint64_t se
             sl__cw_cstr(&w, ev->tenders[i].method);
             sl__cw_int(&w, ev->tenders[i].amount);
         }
+    }
+    if (ev->target_seq) {
+        sl__cw_uint(&w, SL_K_TARGET_SEQ);
+        sl__cw_uint(&w, ev->target_seq);
+    }
+    if (ev->target_txn_id[0]) {
+        sl__cw_uint(&w, SL_K_TARGET_TXN);
+        sl__cw_cstr(&w, ev->target_txn_id);
+    }
+    if (ev->note[0]) {
+        sl__cw_uint(&w, SL_K_NOTE);
+        sl__cw_cstr(&w, ev->note);
+    }
+    if (ev->operator_name[0]) {
+        sl__cw_uint(&w, SL_K_OPERATOR);
+        sl__cw_cstr(&w, ev->operator_name);
     }
     if (w.overflow || ev->n_lines > SL_MAX_LINES || ev->n_tenders > SL_MAX_TENDERS)
         return SL_ERR_TOO_LARGE;
@@ -182,7 +200,9 @@ int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
     ev->ts_ms = 0;
     ev->reason = SL_REASON_NONE;
     ev->n_lines = ev->n_tenders = 0;
-    if (sl__cr_map(&r, &n) != 0 || n > 12)
+    ev->target_seq = 0;
+    ev->target_txn_id[0] = ev->note[0] = ev->operator_name[0] = '\0';
+    if (sl__cr_map(&r, &n) != 0 || n > 16)
         return SL_ERR_CORRUPT;
     for (size_t i = 0; i < n; i++) {
         if (sl__cr_uint(&r, &key) != 0 || key <= prev_key || key > 31)
@@ -191,7 +211,7 @@ int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
         seen |= 1u << key;
         switch (key) {
         case SL_K_KIND:
-            if (sl__cr_uint(&r, &v) != 0 || v < SL_KIND_SALE || v > SL_KIND_ADJUSTMENT)
+            if (sl__cr_uint(&r, &v) != 0 || v < SL_KIND_SALE || v > SL_KIND_DLQ_DROP)
                 return SL_ERR_CORRUPT;
             ev->kind = (sl_kind)v;
             break;
@@ -262,6 +282,24 @@ int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
             }
             ev->n_tenders = cnt;
             break;
+        case SL_K_TARGET_SEQ:
+            if (sl__cr_uint(&r, &ev->target_seq) != 0 || ev->target_seq == 0)
+                return SL_ERR_CORRUPT;
+            break;
+        case SL_K_TARGET_TXN:
+            if (sl__cr_tstr_copy(&r, ev->target_txn_id, sizeof ev->target_txn_id) != 0 ||
+                ev->target_txn_id[0] == '\0')
+                return SL_ERR_CORRUPT;
+            break;
+        case SL_K_NOTE:
+            if (sl__cr_tstr_copy(&r, ev->note, sizeof ev->note) != 0 || ev->note[0] == '\0')
+                return SL_ERR_CORRUPT;
+            break;
+        case SL_K_OPERATOR:
+            if (sl__cr_tstr_copy(&r, ev->operator_name, sizeof ev->operator_name) != 0 ||
+                ev->operator_name[0] == '\0')
+                return SL_ERR_CORRUPT;
+            break;
         default:
             return SL_ERR_CORRUPT;
         }
@@ -281,7 +319,8 @@ int sl__codec_decode(const uint8_t *buf, size_t len, int mode,
         strcmp(ev->currency, wire_currency) == 0)
         return SL_ERR_CORRUPT;
     if (mode == SL_ENC_WIRE && !(seen & (1u << SL_K_CURRENCY)) &&
-        ev->kind != SL_KIND_ADJUSTMENT && wire_currency != NULL) {
+        ev->kind != SL_KIND_ADJUSTMENT && ev->kind != SL_KIND_DLQ_DROP &&
+        wire_currency != NULL) {
         if (strlen(wire_currency) >= sizeof ev->currency)
             return SL_ERR_CORRUPT;
         strcpy(ev->currency, wire_currency);

@@ -23,6 +23,8 @@ enum {
     SL_K_KIND = 1, SL_K_SEQ = 2, SL_K_TXN = 3, SL_K_TS = 4, SL_K_PREV = 5,
     SL_K_FLAGS = 6, SL_K_CURRENCY = 7, SL_K_ORIG_TXN = 8, SL_K_REASON = 9,
     SL_K_LOCATION = 10, SL_K_LINES = 11, SL_K_TENDERS = 12,
+    /* dlq_drop (13..19 reserved for dead letters) */
+    SL_K_TARGET_SEQ = 13, SL_K_TARGET_TXN = 14, SL_K_NOTE = 15, SL_K_OPERATOR = 16,
 };
 enum {
     SL_KL_SKU = 1, SL_KL_QTY = 2, SL_KL_PRICE = 3, SL_KL_DISCOUNT = 4,

@@ -24,6 +24,8 @@ void sl_event_init(sl_event *ev, sl_kind kind, const char *txn_id)
     ev->location[0] = '\0';
     ev->n_lines = 0;
     ev->n_tenders = 0;
+    ev->target_seq = 0;
+    ev->target_txn_id[0] = ev->note[0] = ev->operator_name[0] = '\0';
 }
 
 int sl_event_add_line(sl_event *ev, const char *sku, int64_t qty_milli,
@@ -86,6 +88,7 @@ const char *sl__kind_name(sl_kind k)
     case SL_KIND_SALE: return "sale";
     case SL_KIND_RETURN: return "return";
     case SL_KIND_ADJUSTMENT: return "adjustment";
+    case SL_KIND_DLQ_DROP: return "dlq_drop";
     case SL_KIND_NONE: break;
     }
     return "unknown";
@@ -464,12 +467,51 @@ static int check_line(const sl_event *ev, size_t i, sl_problem *p)
 #undef FIELD
 }
 
+/* A dlq_drop record (docs/PROTOCOL.md "Dead letters"): written by
+ * `storelink dlq drop`, never by a POS, so it carries no money or goods. */
+static int check_dlq_drop(const sl_event *ev, sl_problem *p)
+{
+    int rc;
+    if (ev->n_lines || ev->n_tenders)
+        return fail(p, ev->n_lines ? "lines" : "tenders", "are not allowed on a dlq_drop");
+    if (ev->currency[0] || ev->original_txn_id[0] || ev->reason || ev->location[0] ||
+        (ev->flags & SL_FLAG_TAX_INCLUDED))
+        return fail(p, "kind", "dlq_drop carries only target_seq, target_txn_id, reason, operator");
+    if (ev->target_seq == 0)
+        return fail(p, "target_seq", "is required");
+    if ((rc = check_ascii_id(ev->target_txn_id, "target_txn_id", 1, p)) != SL_OK)
+        return rc;
+    size_t n = strlen(ev->note), chars = 0;
+    if (n == 0)
+        return fail(p, "reason", "is required");
+    if ((rc = sl__check_text(ev->note, 4 * SL_NOTE_MAX, "reason", p)) != SL_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)ev->note[i] & 0xc0) != 0x80;
+    if (chars > SL_NOTE_MAX)
+        return fail(p, "reason", "longer than %d characters", SL_NOTE_MAX);
+    if (ev->operator_name[0] == '\0')
+        return fail(p, "operator", "is required");
+    return sl__check_text(ev->operator_name, SL_TEXT_MAX, "operator", p);
+}
+
 int sl_event_validate(const sl_event *ev, sl_problem *p)
 {
     int rc;
     char f[48];
+    if (ev->kind == SL_KIND_DLQ_DROP) {
+        if ((rc = check_ascii_id(ev->txn_id, "txn_id", 1, p)) != SL_OK)
+            return rc;
+        if (ev->flags & ~(uint32_t)SL_FLAG_CLOCK_UNSYNC)
+            return fail(p, "flags", "has unknown bits");
+        if (ev->ts_ms != 0 && (ev->ts_ms < 946684800000LL || ev->ts_ms >= 4102444800000LL))
+            return fail(p, "ts", "must be Unix milliseconds between 2000 and 2100");
+        return check_dlq_drop(ev, p);
+    }
     if (ev->kind < SL_KIND_SALE || ev->kind > SL_KIND_ADJUSTMENT)
         return fail(p, "kind", "must be sale, return or adjustment");
+    if (ev->target_seq || ev->target_txn_id[0] || ev->note[0] || ev->operator_name[0])
+        return fail(p, "target_seq", "is allowed on dlq_drop records only");
     if ((rc = check_ascii_id(ev->txn_id, "txn_id", 1, p)) != SL_OK)
         return rc;
     if (ev->flags & ~(uint32_t)(SL_FLAG_TAX_INCLUDED | SL_FLAG_CLOCK_UNSYNC))

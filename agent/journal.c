@@ -4,6 +4,10 @@
  *   records  key: seq (8 bytes big-endian)  value: stored record CBOR
  *   txn      key: txn_id                    value: seq (8 BE) + content hash
  *   meta     key: name                      value: see META_* below
+ *   dlq      key: seq (8 BE)                value: code (4 BE) + when (8 BE) + reason
+ *   dlq_retry key: seq (8 BE)               value: retry asked at (8 BE, Unix ms)
+ *   sent     key: first seq (8 BE)          value: last, first sent, last sent,
+ *                                           acked (8 BE each), send count (4 BE)
  * Every append is one write transaction committed with LMDB's default
  * durable commit (data pages and meta page fsync'd) before success is
  * reported.  LMDB's writer lock serialises processes, which keeps sequence
@@ -33,10 +37,11 @@ static const char META_ANCHOR[] = "anchor";   /* last pruned: seq (8 BE) + hash 
 
 struct sl_journal {
     MDB_env *env;
-    MDB_dbi db_rec, db_txn, db_meta, db_dlq;
+    MDB_dbi db_rec, db_txn, db_meta, db_dlq, db_retry, db_sent;
     int read_only;
     int have_dbs;          /* read-only open of a journal never written */
     int have_dlq;
+    int have_retry, have_sent;   /* absent in journals older than them (read-only) */
     uint64_t max_bytes;
     uint64_t map_bytes;
     char dir[4096];
@@ -62,6 +67,9 @@ static uint64_t get_be64(const uint8_t *p)
 
 /* LMDB codes are translated here and nowhere else */
 
+/* 6 named databases in use; room for more without a format change */
+#define JOURNAL_MAXDBS 16
+
 static int open_dbs(sl_journal *j)
 {
     MDB_txn *txn;
@@ -76,6 +84,18 @@ static int open_dbs(sl_journal *j)
         rc = mdb_dbi_open(txn, "dlq", fl, &j->db_dlq);
         /* a journal written before dead letters existed has none */
         j->have_dlq = rc == 0;
+        if (rc == MDB_NOTFOUND && j->read_only)
+            rc = 0;
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "dlq_retry", fl, &j->db_retry);
+        j->have_retry = rc == 0;
+        if (rc == MDB_NOTFOUND && j->read_only)
+            rc = 0;
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "sent", fl, &j->db_sent);
+        j->have_sent = rc == 0;
         if (rc == MDB_NOTFOUND && j->read_only)
             rc = 0;
     }
@@ -135,7 +155,7 @@ static int create_journal(sl_journal *j, const char *state_dir)
     MDB_env *env = NULL;
     if ((rc = mdb_env_create(&env)) != 0)
         return sl__mdb_err(rc);
-    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_maxdbs(env, JOURNAL_MAXDBS);
     rc = mdb_env_set_mapsize(env, 4 * (size_t)MIN_MAP);
     if (rc == 0)
         rc = mdb_env_open(env, tmp, 0, 0600);
@@ -196,7 +216,7 @@ int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_op
         rc = sl__mdb_err(rc);
         goto fail_free;
     }
-    mdb_env_set_maxdbs(j->env, 8);
+    mdb_env_set_maxdbs(j->env, JOURNAL_MAXDBS);
     mdb_env_set_maxreaders(j->env, 126);
     /* Always set the map size explicitly: reopening with a smaller one
      * silently yields the used size (NOTES.md). */
@@ -435,6 +455,14 @@ int sl_journal_record_many(sl_journal *j, const sl_event *const *evs, size_t n,
     for (size_t i = 0; i < n; i++) {
         memset(&results[i], 0, sizeof results[i]);
         results[i].err = sl_event_validate(evs[i], &results[i].problem);
+        /* a drop must remove its dead letter in the same transaction:
+         * only sl__journal_dlq_drop writes one */
+        if (results[i].err == SL_OK && evs[i]->kind == SL_KIND_DLQ_DROP) {
+            results[i].err = SL_ERR_INVALID;
+            snprintf(results[i].problem.field, sizeof results[i].problem.field, "kind");
+            snprintf(results[i].problem.reason, sizeof results[i].problem.reason,
+                     "dlq_drop records are written by storelink dlq drop only");
+        }
         valid[i] = results[i].err == SL_OK;
         nvalid += (size_t)valid[i];
     }
@@ -789,15 +817,155 @@ int sl__journal_acked(sl_journal *j, uint64_t *acked_through)
 }
 
 /* dead letter value: code (4 BE) + when (8 BE) + reason text */
-int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter *rejects,
-                    size_t n_rejects, int *advanced)
+static int dlq_put(sl_journal *j, MDB_txn *txn, const sl__dead_letter *d, unsigned flags)
+{
+    uint8_t key[8], val[12 + 96];
+    size_t rl = strnlen(d->reason, 96);
+    put_be64(key, d->seq);
+    val[0] = (uint8_t)(d->code >> 24);
+    val[1] = (uint8_t)(d->code >> 16);
+    val[2] = (uint8_t)(d->code >> 8);
+    val[3] = (uint8_t)d->code;
+    put_be64(val + 4, (uint64_t)d->when_ms);
+    memcpy(val + 12, d->reason, rl);
+    MDB_val k = {8, key}, v = {12 + rl, val};
+    int rc = mdb_put(txn, j->db_dlq, &k, &v, flags);
+    return rc == MDB_KEYEXIST ? SL_OK : sl__mdb_err(rc);
+}
+
+static int dlq_decode(const MDB_val *k, const MDB_val *v, sl__dead_letter *d)
+{
+    const uint8_t *p = v->mv_data;
+    if (k->mv_size != 8 || v->mv_size < 12 || v->mv_size > 12 + 96)
+        return SL_ERR_CORRUPT;
+    memset(d, 0, sizeof *d);
+    d->seq = get_be64(k->mv_data);
+    d->code = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    d->when_ms = (int64_t)get_be64(p + 4);
+    memcpy(d->reason, p + 12, v->mv_size - 12);
+    d->reason[v->mv_size - 12] = '\0';
+    return SL_OK;
+}
+
+static int del_key(MDB_txn *txn, MDB_dbi db, uint64_t seq)
+{
+    uint8_t key[8];
+    put_be64(key, seq);
+    MDB_val k = {8, key};
+    int rc = mdb_del(txn, db, &k, NULL);
+    return rc == MDB_NOTFOUND ? SL_OK : sl__mdb_err(rc);
+}
+
+/* sent value: last, first sent, last sent, acked (8 BE each), count (4 BE) */
+#define SENT_VAL 36
+
+static void sent_encode(const sl__sent *e, uint8_t key[8], uint8_t val[SENT_VAL])
+{
+    put_be64(key, e->first);
+    put_be64(val, e->last);
+    put_be64(val + 8, (uint64_t)e->first_sent_ms);
+    put_be64(val + 16, (uint64_t)e->last_sent_ms);
+    put_be64(val + 24, (uint64_t)e->acked_ms);
+    val[32] = (uint8_t)(e->count >> 24);
+    val[33] = (uint8_t)(e->count >> 16);
+    val[34] = (uint8_t)(e->count >> 8);
+    val[35] = (uint8_t)e->count;
+}
+
+static int sent_decode(const MDB_val *k, const MDB_val *v, sl__sent *e)
+{
+    const uint8_t *p = v->mv_data;
+    if (k->mv_size != 8 || v->mv_size != SENT_VAL)
+        return SL_ERR_CORRUPT;
+    e->first = get_be64(k->mv_data);
+    e->last = get_be64(p);
+    e->first_sent_ms = (int64_t)get_be64(p + 8);
+    e->last_sent_ms = (int64_t)get_be64(p + 16);
+    e->acked_ms = (int64_t)get_be64(p + 24);
+    e->count = (uint32_t)p[32] << 24 | (uint32_t)p[33] << 16 | (uint32_t)p[34] << 8 | p[35];
+    return SL_OK;
+}
+
+/* Merge sends (counts since the last flush) into the sent log, then keep
+ * it at SL_SENT_LOG_MAX entries. */
+static int sent_merge(sl_journal *j, MDB_txn *txn, const sl__sent *sent, size_t n)
+{
+    int rc = SL_OK;
+    for (size_t i = 0; i < n && rc == SL_OK; i++) {
+        sl__sent e = sent[i], old;
+        uint8_t key[8], val[SENT_VAL];
+        put_be64(key, e.first);
+        MDB_val k = {8, key}, v;
+        int mrc = mdb_get(txn, j->db_sent, &k, &v);
+        if (mrc == 0 && sent_decode(&k, &v, &old) == SL_OK) {
+            e.first_sent_ms = old.first_sent_ms;
+            e.count += old.count;
+            e.acked_ms = old.acked_ms;
+            if (old.last > e.last)
+                e.last = old.last;
+        } else if (mrc != 0 && mrc != MDB_NOTFOUND) {
+            return sl__mdb_err(mrc);
+        }
+        sent_encode(&e, key, val);
+        MDB_val nv = {SENT_VAL, val};
+        rc = sl__mdb_err(mdb_put(txn, j->db_sent, &k, &nv, 0));
+    }
+    MDB_stat st;
+    if (rc != SL_OK || mdb_stat(txn, j->db_sent, &st) != 0 || st.ms_entries <= SL_SENT_LOG_MAX)
+        return rc;
+    MDB_cursor *cur;
+    if ((rc = sl__mdb_err(mdb_cursor_open(txn, j->db_sent, &cur))) != SL_OK)
+        return rc;
+    MDB_val k, v;
+    for (size_t extra = st.ms_entries - SL_SENT_LOG_MAX; extra > 0 && rc == SL_OK; extra--) {
+        if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) != 0)
+            break;
+        rc = sl__mdb_err(mdb_cursor_del(cur, 0));
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Stamp acked_ms on the newest batches acked_through now covers.  Walks
+ * back from the newest entry and stops at the first one already stamped:
+ * everything before it was stamped by an earlier ack, so this touches only
+ * the batches of this ack (a few), not the log. */
+static int sent_mark_acked(sl_journal *j, MDB_txn *txn, uint64_t acked_through, int64_t now)
+{
+    MDB_cursor *cur;
+    int rc = sl__mdb_err(mdb_cursor_open(txn, j->db_sent, &cur));
+    if (rc != SL_OK)
+        return rc;
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    for (unsigned steps = 0; mrc == 0 && steps < 4096; steps++) {
+        sl__sent e;
+        if ((rc = sent_decode(&k, &v, &e)) != SL_OK)
+            break;
+        if (e.acked_ms != 0)
+            break;
+        if (e.last <= acked_through) {
+            uint8_t key[8], val[SENT_VAL];
+            e.acked_ms = now;
+            sent_encode(&e, key, val);
+            MDB_val nv = {SENT_VAL, val};
+            if ((rc = sl__mdb_err(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT))) != SL_OK)
+                break;
+        }
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int sl__journal_ack_apply(sl_journal *j, const sl__ack_apply *a, int *advanced)
 {
     *advanced = 0;
     if (j->read_only)
         return SL_ERR_PERM;
     for (;;) {
         MDB_txn *txn;
-        uint64_t cur, tail;
+        uint64_t cur, tail, acked_through = a->acked_through;
         uint8_t th[32];
         int rc = txn_begin(j, 0, &txn);
         if (rc != SL_OK)
@@ -810,24 +978,34 @@ int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter
         /* never believe an ack for records this journal does not have */
         if (acked_through > tail)
             acked_through = tail;
-        for (size_t i = 0; i < n_rejects && rc == SL_OK; i++) {
-            uint8_t key[8], val[12 + 96];
-            size_t rl = strnlen(rejects[i].reason, 96);
-            put_be64(key, rejects[i].seq);
-            val[0] = (uint8_t)(rejects[i].code >> 24);
-            val[1] = (uint8_t)(rejects[i].code >> 16);
-            val[2] = (uint8_t)(rejects[i].code >> 8);
-            val[3] = (uint8_t)rejects[i].code;
-            put_be64(val + 4, (uint64_t)rejects[i].when_ms);
-            memcpy(val + 12, rejects[i].reason, rl);
-            MDB_val k = {8, key}, v = {12 + rl, val};
-            rc = sl__mdb_err(mdb_put(txn, j->db_dlq, &k, &v, 0));
+        int retry_ack = a->retried_first != 0;
+        for (size_t i = 0; i < a->n_rejects && rc == SL_OK; i++) {
+            uint64_t seq = a->rejects[i].seq;
+            int retried = retry_ack && seq >= a->retried_first && seq <= a->retried_last;
+            /* a resend after a lost ack lists the same rejects again: keep
+             * the first verdict; a retry brings a fresh one */
+            rc = dlq_put(j, txn, &a->rejects[i], retried ? 0 : MDB_NOOVERWRITE);
         }
+        for (size_t i = 0; i < a->n_accepted && rc == SL_OK; i++) {
+            if (a->accepted[i] < a->retried_first || a->accepted[i] > a->retried_last)
+                continue;   /* the hub may only settle what it was asked about */
+            if ((rc = del_key(txn, j->db_dlq, a->accepted[i])) == SL_OK)
+                rc = del_key(txn, j->db_retry, a->accepted[i]);
+        }
+        /* every retry in the range got its answer: clear the marks (a bounded
+         * range, SL_ACK_MAX_REJECTS records at most) */
+        for (uint64_t s = a->retried_first; retry_ack && rc == SL_OK && s <= a->retried_last &&
+                                            s - a->retried_first < 64; s++)
+            rc = del_key(txn, j->db_retry, s);
+        if (rc == SL_OK && a->n_sent)
+            rc = sent_merge(j, txn, a->sent, a->n_sent);
         if (rc == SL_OK && acked_through > cur) {
             uint8_t val[8];
             put_be64(val, acked_through);
             MDB_val k = {sizeof META_ACKED - 1, (void *)META_ACKED}, v = {8, val};
             rc = sl__mdb_err(mdb_put(txn, j->db_meta, &k, &v, 0));
+            if (rc == SL_OK)
+                rc = sent_mark_acked(j, txn, acked_through, a->now_ms);
             *advanced = rc == SL_OK;
         }
         if (rc == SL_OK)
@@ -838,6 +1016,248 @@ int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter
             *advanced = 0;
             continue;
         }
+        return rc;
+    }
+}
+
+int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter *rejects,
+                    size_t n_rejects, int *advanced)
+{
+    sl__ack_apply a = {.acked_through = acked_through, .rejects = rejects,
+                       .n_rejects = n_rejects, .now_ms = sl_plat_now_ms()};
+    return sl__journal_ack_apply(j, &a, advanced);
+}
+
+int sl__journal_sent_log(sl_journal *j, const sl__sent *sent, size_t n)
+{
+    if (j->read_only)
+        return SL_ERR_PERM;
+    if (n == 0)
+        return SL_OK;
+    for (;;) {
+        MDB_txn *txn;
+        int rc = txn_begin(j, 0, &txn);
+        if (rc != SL_OK)
+            return rc;
+        rc = sent_merge(j, txn, sent, n);
+        if (rc == SL_OK)
+            rc = sl__mdb_err(mdb_txn_commit(txn));
+        else
+            mdb_txn_abort(txn);
+        if (rc == SL_ERR_FULL && grow_map(j) == SL_OK)
+            continue;
+        return rc;
+    }
+}
+
+int sl__journal_sent_find(sl_journal *j, uint64_t seq, sl__sent *out)
+{
+    if (!j->have_dbs || !j->have_sent)
+        return SL_ERR_NOT_FOUND;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    if ((rc = sl__mdb_err(mdb_cursor_open(txn, j->db_sent, &cur))) != SL_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    /* the entry with the greatest first <= seq */
+    uint8_t key[8];
+    put_be64(key, seq + 1);
+    MDB_val k = {8, key}, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    mrc = mrc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+                   : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    rc = SL_ERR_NOT_FOUND;
+    if (mrc == 0 && (rc = sent_decode(&k, &v, out)) == SL_OK &&
+        (out->first > seq || out->last < seq))
+        rc = SL_ERR_NOT_FOUND;
+    else if (mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = sl__mdb_err(mrc);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sl__journal_find_txn(sl_journal *j, const char *txn_id, uint64_t *seq)
+{
+    size_t n = strlen(txn_id);
+    if (!j->have_dbs || n == 0 || n > SL_TXN_ID_MAX)
+        return SL_ERR_NOT_FOUND;
+    MDB_txn *txn;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    MDB_val k = {n, (void *)txn_id}, v;
+    int mrc = mdb_get(txn, j->db_txn, &k, &v);
+    if (mrc == 0 && v.mv_size == 40)
+        *seq = get_be64(v.mv_data);
+    rc = mrc == 0 ? (v.mv_size == 40 ? SL_OK : SL_ERR_CORRUPT) : sl__mdb_err(mrc);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int64_t retry_mark(sl_journal *j, MDB_txn *txn, const MDB_val *k)
+{
+    MDB_val v;
+    if (!j->have_retry || mdb_get(txn, j->db_retry, (MDB_val *)k, &v) != 0 || v.mv_size != 8)
+        return 0;
+    return (int64_t)get_be64(v.mv_data);
+}
+
+int sl__journal_dlq_get(sl_journal *j, uint64_t seq, sl__dead_letter *d)
+{
+    if (!j->have_dbs || !j->have_dlq)
+        return SL_ERR_NOT_FOUND;
+    MDB_txn *txn;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    uint8_t key[8];
+    put_be64(key, seq);
+    MDB_val k = {8, key}, v;
+    int mrc = mdb_get(txn, j->db_dlq, &k, &v);
+    rc = mrc == 0 ? dlq_decode(&k, &v, d) : sl__mdb_err(mrc);
+    if (rc == SL_OK)
+        d->retry_ms = retry_mark(j, txn, &k);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int sl__journal_dlq_retry(sl_journal *j, uint64_t seq, int64_t now_ms, uint64_t *marked)
+{
+    *marked = 0;
+    if (j->read_only)
+        return SL_ERR_PERM;
+    for (;;) {
+        MDB_txn *txn;
+        MDB_cursor *cur = NULL;
+        uint8_t key[8], val[8];
+        uint64_t n = 0;
+        put_be64(val, (uint64_t)now_ms);
+        int rc = txn_begin(j, 0, &txn);
+        if (rc != SL_OK)
+            return rc;
+        MDB_val k, v, mv = {8, val};
+        if (seq != 0) {
+            put_be64(key, seq);
+            k.mv_size = 8;
+            k.mv_data = key;
+            int mrc = mdb_get(txn, j->db_dlq, &k, &v);
+            rc = mrc == 0 ? sl__mdb_err(mdb_put(txn, j->db_retry, &k, &mv, 0)) : sl__mdb_err(mrc);
+            n = rc == SL_OK;
+        } else if ((rc = sl__mdb_err(mdb_cursor_open(txn, j->db_dlq, &cur))) == SL_OK) {
+            int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+            while (mrc == 0 && rc == SL_OK) {
+                /* the copy: LMDB may move the key while another db is written */
+                uint8_t kc[8];
+                if (k.mv_size != 8) {
+                    rc = SL_ERR_CORRUPT;
+                    break;
+                }
+                memcpy(kc, k.mv_data, 8);
+                MDB_val ck = {8, kc};
+                rc = sl__mdb_err(mdb_put(txn, j->db_retry, &ck, &mv, 0));
+                n++;
+                mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            }
+            if (rc == SL_OK && mrc != MDB_NOTFOUND)
+                rc = sl__mdb_err(mrc);
+            mdb_cursor_close(cur);
+        }
+        if (rc == SL_OK)
+            rc = sl__mdb_err(mdb_txn_commit(txn));
+        else
+            mdb_txn_abort(txn);
+        if (rc == SL_ERR_FULL && grow_map(j) == SL_OK)
+            continue;
+        if (rc == SL_OK)
+            *marked = n;
+        return rc;
+    }
+}
+
+int sl__journal_dlq_retry_run(sl_journal *j, uint64_t max, uint64_t *first, uint64_t *n)
+{
+    *first = *n = 0;
+    if (!j->have_dbs || !j->have_retry)
+        return SL_OK;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    if ((rc = sl__mdb_err(mdb_cursor_open(txn, j->db_retry, &cur))) != SL_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (mrc == 0 && k.mv_size == 8 && *n < max) {
+        uint64_t s = get_be64(k.mv_data);
+        if (*n == 0)
+            *first = s;
+        else if (s != *first + *n)
+            break;   /* a gap: the next run is another batch */
+        (*n)++;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return SL_OK;
+}
+
+int sl__journal_dlq_drop(sl_journal *j, const sl_event *drop, uint64_t *seq, sl_problem *problem)
+{
+    if (j->read_only)
+        return SL_ERR_PERM;
+    int rc = sl_event_validate(drop, problem);
+    if (rc != SL_OK)
+        return rc;
+    if (drop->kind != SL_KIND_DLQ_DROP)
+        return SL_ERR_USAGE;
+    for (;;) {
+        MDB_txn *txn;
+        uint64_t tail_seq;
+        uint8_t tail_hash[32], key[8];
+        sl_result res;
+        memset(&res, 0, sizeof res);
+        if ((rc = txn_begin(j, 0, &txn)) != SL_OK)
+            return rc;
+        put_be64(key, drop->target_seq);
+        MDB_val k = {8, key}, v;
+        int mrc = mdb_get(txn, j->db_dlq, &k, &v);
+        rc = sl__mdb_err(mrc);
+        if (rc == SL_OK)
+            rc = read_tail(j, txn, &tail_seq, tail_hash);
+        if (rc == SL_OK)
+            rc = append_one(j, txn, drop, sl_plat_now_ms(), &tail_seq, tail_hash, &res);
+        if (rc == SL_OK && res.err != SL_OK) {
+            rc = res.err;
+            if (problem)
+                *problem = res.problem;
+        } else if (rc == SL_OK && res.status == SL_STATUS_DUPLICATE) {
+            rc = SL_ERR_CONFLICT;   /* cannot happen while the dead letter exists */
+        }
+        if (rc == SL_OK) {
+            uint8_t tv[40];
+            put_be64(tv, tail_seq);
+            memcpy(tv + 8, tail_hash, 32);
+            MDB_val tk = {sizeof META_TAIL - 1, (void *)META_TAIL}, tvv = {40, tv};
+            rc = sl__mdb_err(mdb_put(txn, j->db_meta, &tk, &tvv, 0));
+        }
+        if (rc == SL_OK && (rc = del_key(txn, j->db_dlq, drop->target_seq)) == SL_OK)
+            rc = del_key(txn, j->db_retry, drop->target_seq);
+        if (rc == SL_OK)
+            rc = sl__mdb_err(mdb_txn_commit(txn));
+        else
+            mdb_txn_abort(txn);
+        if (rc == SL_ERR_FULL && grow_map(j) == SL_OK)
+            continue;
+        if (rc == SL_OK)
+            *seq = res.seq;
         return rc;
     }
 }
@@ -861,16 +1281,9 @@ int sl__journal_dead_letters(sl_journal *j, int (*fn)(const sl__dead_letter *d, 
     rc = SL_OK;
     while (mrc == 0) {
         sl__dead_letter d;
-        const uint8_t *p = v.mv_data;
-        if (k.mv_size != 8 || v.mv_size < 12 || v.mv_size > 12 + 96) {
-            rc = SL_ERR_CORRUPT;
+        if ((rc = dlq_decode(&k, &v, &d)) != SL_OK)
             break;
-        }
-        d.seq = get_be64(k.mv_data);
-        d.code = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        d.when_ms = (int64_t)get_be64(p + 4);
-        memcpy(d.reason, p + 12, v.mv_size - 12);
-        d.reason[v.mv_size - 12] = '\0';
+        d.retry_ms = retry_mark(j, txn, &k);
         if ((rc = fn(&d, ctx)) != 0)
             break;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -948,6 +1361,16 @@ int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size
     if (rc == SL_OK && *pruned > 0) {
         MDB_val ak = {sizeof META_ANCHOR - 1, (void *)META_ANCHOR}, av = {40, anchor};
         rc = sl__mdb_err(mdb_put(txn, j->db_meta, &ak, &av, 0));
+    }
+    /* the sent log goes with the records it describes */
+    if (rc == SL_OK && *pruned > 0 && j->have_sent &&
+        (rc = sl__mdb_err(mdb_cursor_open(txn, j->db_sent, &cur))) == SL_OK) {
+        uint64_t gone = get_be64(anchor);
+        sl__sent e;
+        while (rc == SL_OK && mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 &&
+               sent_decode(&k, &v, &e) == SL_OK && e.last <= gone)
+            rc = sl__mdb_err(mdb_cursor_del(cur, 0));
+        mdb_cursor_close(cur);
     }
     free(rec);
     if (rc == SL_OK && *pruned > 0)

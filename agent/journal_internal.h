@@ -23,13 +23,76 @@ int sl__journal_acked(sl_journal *j, uint64_t *acked_through);
 typedef struct sl__dead_letter {
     uint64_t seq;
     uint32_t code;
-    int64_t when_ms;
+    int64_t when_ms;         /* when the hub's (latest) verdict arrived */
     char reason[97];
+    int64_t retry_ms;        /* `dlq retry` asked at this time; 0 = no retry pending
+                                (filled by the readers, ignored by sl__journal_ack) */
 } sl__dead_letter;
+
+/* One entry of the sent-batch log (db `sent`, docs/ARCHITECTURE.md): a
+ * batch first..last, when it was first and last sent, how often, and when
+ * the hub's ack covered it (0 = not yet).  For `storelink trace`. */
+typedef struct sl__sent {
+    uint64_t first, last;
+    int64_t first_sent_ms, last_sent_ms, acked_ms;   /* wall clock, Unix ms */
+    uint32_t count;
+} sl__sent;
+
+#define SL_SENT_LOG_MAX 20000   /* entries kept; the oldest go first */
+
+/* Everything one ack changes, applied in one write transaction
+ * (docs/PROTOCOL.md "Ack", "Dead letters"). */
+typedef struct sl__ack_apply {
+    uint64_t acked_through;
+    const sl__dead_letter *rejects;    /* the ack's rejects */
+    size_t n_rejects;
+    uint64_t retried_first;            /* retry ack: the range the hub re-evaluated, */
+    uint64_t retried_last;             /* 0/0 otherwise */
+    const uint64_t *accepted;          /* retry ack: seqs the hub now holds as ok */
+    size_t n_accepted;
+    const sl__sent *sent;              /* sends to merge into the sent log first */
+    size_t n_sent;
+    int64_t now_ms;                    /* wall clock: acked_ms of covered batches */
+} sl__ack_apply;
+
+/* Apply an ack: acked_through only grows; a rejected record gets a dead
+ * letter (an existing one is kept as it is, unless the record is in the
+ * retried range: then its reason is updated and its retry mark cleared);
+ * a dead letter in `accepted` is removed; every retry mark in the retried
+ * range is cleared; the sent log gets `sent` and the acked time of the
+ * batches acked_through now covers.  SL_OK; *advanced says whether
+ * acked_through moved. */
+int sl__journal_ack_apply(sl_journal *j, const sl__ack_apply *a, int *advanced);
+
+/* Merge sends into the sent log (the sync engine's flush when no ack
+ * transaction is coming: disconnect, ack timeout). */
+int sl__journal_sent_log(sl_journal *j, const sl__sent *sent, size_t n);
+/* The sent-log entry whose batch holds seq: SL_OK or SL_ERR_NOT_FOUND. */
+int sl__journal_sent_find(sl_journal *j, uint64_t seq, sl__sent *out);
+
+/* seq of the record with txn_id: SL_OK or SL_ERR_NOT_FOUND. */
+int sl__journal_find_txn(sl_journal *j, const char *txn_id, uint64_t *seq);
+
+/* The dead letter of seq (retry_ms filled): SL_OK or SL_ERR_NOT_FOUND. */
+int sl__journal_dlq_get(sl_journal *j, uint64_t seq, sl__dead_letter *d);
+/* Mark the dead letter seq (0: every dead letter) for resending.
+ * SL_ERR_NOT_FOUND when seq is not a dead letter; *marked counts marks. */
+int sl__journal_dlq_retry(sl_journal *j, uint64_t seq, int64_t now_ms, uint64_t *marked);
+/* The lowest dead letter marked for retry and how many marked ones follow
+ * it without a gap in seq (at most max): the next retry batch.  *n = 0
+ * when nothing is marked. */
+int sl__journal_dlq_retry_run(sl_journal *j, uint64_t max, uint64_t *first, uint64_t *n);
+/* In one transaction: check that drop->target_seq is a dead letter
+ * (SL_ERR_NOT_FOUND if not), remove it and its retry mark, and append the
+ * dlq_drop event drop (validated first: SL_ERR_INVALID with problem
+ * filled).  *seq is the new record's seq. */
+int sl__journal_dlq_drop(sl_journal *j, const sl_event *drop, uint64_t *seq,
+                         sl_problem *problem);
 
 /* Durably record an acknowledgement: acked_through only ever grows; each
  * rejected record gets a dead-letter entry (kept until retried or dropped).
- * SL_OK; *advanced says whether acked_through moved. */
+ * SL_OK; *advanced says whether acked_through moved.  The plain form of
+ * sl__journal_ack_apply. */
 int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter *rejects,
                     size_t n_rejects, int *advanced);
 

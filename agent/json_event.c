@@ -325,6 +325,14 @@ char *sl__json_record(const sl_record *rec)
     json_object_set_new(o, "kind", json_string(sl__kind_name(ev->kind)));
     json_object_set_new(o, "txn_id", json_string(ev->txn_id));
     json_object_set_new(o, "ts", json_integer(ev->ts_ms));
+    if (ev->kind == SL_KIND_DLQ_DROP) {
+        /* no goods, no money: who dropped which dead letter and why */
+        json_object_set_new(o, "target_seq", json_integer((json_int_t)ev->target_seq));
+        json_object_set_new(o, "target_txn_id", json_string(ev->target_txn_id));
+        json_object_set_new(o, "reason", json_string(ev->note));
+        json_object_set_new(o, "operator", json_string(ev->operator_name));
+        goto hashes;
+    }
     if (ev->kind == SL_KIND_ADJUSTMENT) {
         json_object_set_new(o, "reason", json_string(sl__reason_name(ev->reason)));
         if (ev->location[0])
@@ -373,6 +381,7 @@ char *sl__json_record(const sl_record *rec)
         if (sl_event_total(ev, &total) == SL_OK)
             json_object_set_new(o, "total", json_integer(total));
     }
+hashes:
     sl_hash_hex(rec->prev_hash, hex);
     json_object_set_new(o, "prev_hash", json_string(hex));
     sl_hash_hex(rec->hash, hex);

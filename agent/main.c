@@ -21,6 +21,10 @@ static void usage(FILE *f)
         "  export --format jsonl [--from SEQ] [--to SEQ]\n"
         "  status [--json]                    sync health: backlog, acks, connection\n"
         "  doctor [--full] [--timeout S] [--json]  check config, journal, identity, broker\n"
+        "  dlq list [--json]                  records the hub rejected (dead letters)\n"
+        "  dlq retry SEQ|--all                send dead letters again for the hub to re-judge\n"
+        "  dlq drop SEQ --reason TEXT         give a dead letter up (journaled as dlq_drop)\n"
+        "  trace TXN_ID [--json]              one record's life: sent, acked, rejected, waiting\n"
         "  price SKU [--at TIME] [--json]     price from the offline catalog (TIME: Unix ms\n"
         "                                     or ISO 8601, e.g. 2026-11-24T00:00:00Z)\n"
         "  stock SKU [--json]                 on-hand: catalog figure + this device's records\n"
@@ -130,6 +134,10 @@ int main(int argc, char **argv)
         return sl__cmd_csr(&c, n, args);
     if (strcmp(cmd, "doctor") == 0)
         return sl__cmd_doctor(&c, n, args);
+    if (strcmp(cmd, "dlq") == 0)
+        return sl__cmd_dlq(&c, n, args);
+    if (strcmp(cmd, "trace") == 0)
+        return sl__cmd_trace(&c, n, args);
     sl__cli_err("unknown command '%s' (try 'storelink help')", cmd);
     return EX_USAGE_;
 }

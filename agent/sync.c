@@ -31,6 +31,17 @@ struct sl__sync {
     int stopped;             /* draining for shutdown: no new batches */
     int hold;                /* a later batch overtook an earlier one at the
                                 hub: send nothing until the earlier is acked */
+    /* Sends not yet in the journal's sent log: written in the next ack's
+     * transaction (no commit of their own while acks flow), or flushed on
+     * disconnect / ack timeout, when no ack is coming. */
+    sl__sent pend[2 * SL_SYNC_MAX_INFLIGHT];
+    unsigned n_pend;
+    /* the dead-letter retry batch in flight (one at a time, outside the
+     * window: docs/PROTOCOL.md "Dead letters") */
+    struct {
+        int active;
+        uint64_t first, last, sent_ms;
+    } rt;
     sl__sync_stats st;
 };
 
@@ -64,14 +75,83 @@ int sl__sync_new(sl__sync **out, sl_journal *j, const sl__sync_cfg *cfg,
     return SL_OK;
 }
 
+static void flush_sent(sl__sync *s);
+
 void sl__sync_free(sl__sync *s)
 {
+    if (s != NULL)
+        flush_sent(s);
     free(s);
 }
 
 static void set_error(sl__sync *s, const char *fmt, const char *arg)
 {
     snprintf(s->st.last_error, sizeof s->st.last_error, fmt, arg);
+}
+
+static void flush_sent(sl__sync *s)
+{
+    if (s->n_pend == 0)
+        return;
+    int rc = sl__journal_sent_log(s->j, s->pend, s->n_pend);
+    if (rc != SL_OK)
+        sl_plat_log(SL_LOG_WARNING, "cannot write the sent log: %s", sl_strerror(rc));
+    s->n_pend = 0;   /* the log is for `trace`: never hold sync up for it */
+}
+
+static void note_sent(sl__sync *s, uint64_t first, uint64_t last)
+{
+    int64_t now = sl_plat_now_ms();
+    for (unsigned i = 0; i < s->n_pend; i++)
+        if (s->pend[i].first == first) {
+            s->pend[i].last = last;
+            s->pend[i].last_sent_ms = now;
+            s->pend[i].count++;
+            return;
+        }
+    if (s->n_pend == sizeof s->pend / sizeof s->pend[0])
+        flush_sent(s);
+    s->pend[s->n_pend++] = (sl__sent){.first = first, .last = last, .first_sent_ms = now,
+                                      .last_sent_ms = now, .count = 1};
+}
+
+/* Resend marked dead letters (`storelink dlq retry`): one retry batch of
+ * consecutive marked records at a time; the hub's ack for it (keys 6 and 7)
+ * settles them in the journal. */
+static void fill_retry(sl__sync *s, uint64_t now)
+{
+    uint64_t first, n;
+    if (s->rt.active || sl__journal_dlq_retry_run(s->j, SL_ACK_MAX_REJECTS, &first, &n) != SL_OK ||
+        n == 0)
+        return;
+    sl__batch_opts o = {
+        .device = s->cfg.device, .store = s->cfg.store,
+        .max_records = (size_t)n, .max_bytes = s->cfg.batch_max_bytes,
+        .compress = s->cfg.compress, .key = s->cfg.key,
+        .cert_der = s->cfg.cert_der, .cert_len = s->cfg.cert_len,
+        .now_ms = sl_plat_now_ms(), .retry = 1,
+    };
+    uint8_t *msg;
+    size_t len;
+    uint64_t bf, bl;
+    int mid = 0;
+    int rc = sl__batch_build(s->j, first, &o, &msg, &len, &bf, &bl, NULL);
+    if (rc != SL_OK) {
+        set_error(s, "cannot build retry batch: %s", sl_strerror(rc));
+        sl_plat_log(SL_LOG_ERR, "%s", s->st.last_error);
+        return;
+    }
+    rc = s->tp.publish(s->tp.ctx, s->topic_journal, msg, len, 0, &mid);
+    free(msg);
+    if (rc != 0)
+        return;
+    s->rt.active = 1;
+    s->rt.first = bf;
+    s->rt.last = bl;
+    s->rt.sent_ms = now;
+    s->st.retries_sent++;
+    sl_plat_log(SL_LOG_NOTICE, "retrying dead letter(s) %llu..%llu", (unsigned long long)bf,
+                (unsigned long long)bl);
 }
 
 /* Forget what is in flight and start again after the last acked record:
@@ -85,7 +165,10 @@ static void rewind_all(sl__sync *s)
 
 static void fill(sl__sync *s, uint64_t now)
 {
-    if (!s->connected || s->stopped || s->hold || now < s->retry_at)
+    if (!s->connected || s->stopped || now < s->retry_at)
+        return;
+    fill_retry(s, now);
+    if (s->hold)
         return;
     while (s->n_fl < s->window) {
         sl__batch_opts o = {
@@ -119,6 +202,7 @@ static void fill(sl__sync *s, uint64_t now)
         f->sent_ms = now;
         f->records = (size_t)(last - first + 1);
         s->next_seq = last + 1;
+        note_sent(s, first, last);
         s->st.batches_sent++;
         s->st.records_sent += f->records;
         s->st.bytes_sent += len;
@@ -143,6 +227,8 @@ void sl__sync_on_disconnected(sl__sync *s, const char *why)
 {
     s->connected = 0;
     rewind_all(s);
+    s->rt.active = 0;
+    flush_sent(s);
     if (why != NULL && why[0])
         set_error(s, "%s", why);
 }
@@ -197,16 +283,35 @@ void sl__sync_on_ack(sl__sync *s, const uint8_t *payload, size_t len, uint64_t n
         }
     }
     int advanced = 0;
-    int rc = sl__journal_ack(s->j, a->acked_through, dl, a->n_rejects, &advanced);
+    sl__ack_apply ap = {
+        .acked_through = a->acked_through, .rejects = dl, .n_rejects = a->n_rejects,
+        .retried_first = a->retried_first, .retried_last = a->retried_last,
+        .accepted = a->accepted, .n_accepted = a->n_accepted,
+        .sent = s->pend, .n_sent = s->n_pend, .now_ms = sl_plat_now_ms(),
+    };
+    int rc = sl__journal_ack_apply(s->j, &ap, &advanced);
     if (rc != SL_OK) {
         set_error(s, "cannot store ack: %s", sl_strerror(rc));
         sl_plat_log(SL_LOG_ERR, "%s", s->st.last_error);
         goto out;
     }
-    s->st.rejected += a->n_rejects;
-    if (a->n_rejects)
-        sl_plat_log(SL_LOG_WARNING, "hub rejected %zu record(s), kept as dead letters",
-                    a->n_rejects);
+    s->n_pend = 0;
+    if (a->retried_first) {
+        if (s->rt.active && a->retried_first == s->rt.first)
+            s->rt.active = 0;
+        s->st.retries_accepted += a->n_accepted;
+        sl_plat_log(SL_LOG_NOTICE, "hub re-evaluated %llu..%llu: %zu accepted, %zu still rejected",
+                    (unsigned long long)a->retried_first, (unsigned long long)a->retried_last,
+                    a->n_accepted, a->n_rejects);
+    }
+    /* a retry's rejects are old dead letters judged again, not new ones */
+    size_t fresh = 0;
+    for (size_t i = 0; i < a->n_rejects; i++)
+        fresh += !(a->retried_first && a->rejects[i].seq >= a->retried_first &&
+                   a->rejects[i].seq <= a->retried_last);
+    s->st.rejected += fresh;
+    if (fresh)
+        sl_plat_log(SL_LOG_WARNING, "hub rejected %zu record(s), kept as dead letters", fresh);
     if (a->acked_through > s->acked) {
         uint64_t acked = a->acked_through;
         sl_journal_info info;
@@ -269,11 +374,16 @@ uint64_t sl__sync_tick(sl__sync *s, uint64_t now_ms)
                     (unsigned long long)s->cfg.ack_timeout_ms);
         s->st.resent++;
         rewind_all(s);
+        flush_sent(s);
     }
+    if (s->rt.active && now_ms >= s->rt.sent_ms + s->cfg.ack_timeout_ms)
+        s->rt.active = 0;   /* no answer to the retry: send it again */
     fill(s, now_ms);
     uint64_t next = UINT64_MAX;
     if (s->connected && s->n_fl > 0)
         next = s->fl[0].sent_ms + s->cfg.ack_timeout_ms;
+    if (s->connected && s->rt.active && s->rt.sent_ms + s->cfg.ack_timeout_ms < next)
+        next = s->rt.sent_ms + s->cfg.ack_timeout_ms;
     if (s->connected && s->retry_at > now_ms && s->retry_at < next)
         next = s->retry_at;
     return next;

@@ -52,6 +52,7 @@ typedef struct sl__sync_stats {
     unsigned inflight;
     uint64_t batches_sent, records_sent, bytes_sent, resent, rejected, acks;
     int64_t last_ack_ms;
+    uint64_t retries_sent, retries_accepted;   /* dead-letter retry batches / records */
     char last_error[160];
 } sl__sync_stats;
 

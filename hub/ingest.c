@@ -60,6 +60,10 @@ struct walk {
     uint64_t last_seq;       /* chain state as it advances */
     uint8_t last_hash[32];
     uint64_t added, rejected;
+    int retry;               /* a dead-letter retry batch: re-evaluate */
+    size_t n_accepted;       /* retry: records of the batch held as ok */
+    uint64_t accepted[SL_ACK_MAX_REJECTS];
+    uint64_t flipped;        /* retry: rejected records now accepted */
     int64_t now;
     char refusal[SL_ACK_REASON_MAX + 1];   /* batch refused: why */
     int err;                 /* storage error */
@@ -71,12 +75,58 @@ struct walk {
 
 static int currency_ok(const hub_policy *pol, const sl_event *ev)
 {
-    if (pol->n_currencies == 0 || ev->kind == SL_KIND_ADJUSTMENT)
+    if (pol->n_currencies == 0 || ev->kind == SL_KIND_ADJUSTMENT || ev->kind == SL_KIND_DLQ_DROP)
         return 1;
     for (size_t i = 0; i < pol->n_currencies; i++)
         if (strcmp(pol->currencies[i], ev->currency) == 0)
             return 1;
     return 0;
+}
+
+/* The hub's rules for one record: 0 = accepted, else SL_REJ_* with reason. */
+static uint32_t evaluate(const hub_policy *pol, const sl_event *ev, char *reason, size_t rsz)
+{
+    sl_problem pb;
+    memset(&pb, 0, sizeof pb);
+    if (sl_event_validate(ev, &pb) != SL_OK) {
+        snprintf(reason, rsz, "%s: %s", pb.field, pb.reason);
+        return SL_REJ_INVALID;
+    }
+    if (!currency_ok(pol, ev)) {
+        snprintf(reason, rsz, "currency %.3s not accepted", ev->currency);
+        return SL_REJ_CURRENCY;
+    }
+    return 0;
+}
+
+/* A record of a retry batch that the hub already holds (the hash matched):
+ * a rejected one is judged again by today's rules; the row's status, code
+ * and reason change, the record never does, and nothing is inserted, so a
+ * retry can never count a sale twice. */
+static int reevaluate(struct walk *w, uint64_t seq, const sl_event *ev)
+{
+    int rejected = 0;
+    int rc = hub_store_record_rejected(w->st, w->device, seq, &rejected);
+    if (rc != SL_OK)
+        return rc;
+    if (rejected) {
+        char reason[sizeof(sl_problem) + 8];
+        uint32_t code = evaluate(w->pol, ev, reason, sizeof reason);
+        if ((rc = hub_store_record_reeval(w->st, w->device, seq, code, code ? reason : NULL)) !=
+            SL_OK)
+            return rc;
+        if (code) {
+            hub_log(SL_LOG_NOTICE, "device %s seq %llu retried, still rejected: %s", w->device,
+                    (unsigned long long)seq, reason);
+            return SL_OK;
+        }
+        w->flipped++;
+        hub_log(SL_LOG_NOTICE, "device %s seq %llu retried: accepted", w->device,
+                (unsigned long long)seq);
+    }
+    if (w->n_accepted < SL_ACK_MAX_REJECTS)
+        w->accepted[w->n_accepted++] = seq;
+    return SL_OK;
 }
 
 static int on_record(uint64_t seq, const sl_event *ev, const uint8_t *stored, size_t stored_len,
@@ -101,6 +151,10 @@ static int on_record(uint64_t seq, const sl_event *ev, const uint8_t *stored, si
                      (unsigned long long)seq);
             return WALK_STOP;
         }
+        if (w->retry && (rc = reevaluate(w, seq, ev)) != SL_OK) {
+            w->err = rc;
+            return WALK_STOP;
+        }
         return 0;
     }
     /* seq == last_seq + 1: the batch starts at most there and is gapless */
@@ -109,24 +163,16 @@ static int on_record(uint64_t seq, const sl_event *ev, const uint8_t *stored, si
                  (unsigned long long)seq);
         return WALK_STOP;
     }
-    sl_problem pb;
-    char reason[sizeof pb.field + sizeof pb.reason + 8];   /* stored whole, cut in the ack */
+    char reason[sizeof(sl_problem) + 8];   /* stored whole, cut in the ack */
     hub_record_in r = {
         .device = w->device, .store = w->store, .seq = seq, .ev = ev, .hash = hash,
         .prev = prev, .body = stored, .body_len = stored_len, .received_ms = w->now,
     };
-    memset(&pb, 0, sizeof pb);
     /* A record the hub will not book is still stored (as rejected), so the
      * chain continues and the device can prune it; the ack says why. */
-    if (sl_event_validate(ev, &pb) != SL_OK) {
-        snprintf(reason, sizeof reason, "%s: %s", pb.field, pb.reason);
-        r.reject_code = SL_REJ_INVALID;
+    r.reject_code = evaluate(w->pol, ev, reason, sizeof reason);
+    if (r.reject_code)
         r.reason = reason;
-    } else if (!currency_ok(w->pol, ev)) {
-        snprintf(reason, sizeof reason, "currency %.3s not accepted", ev->currency);
-        r.reject_code = SL_REJ_CURRENCY;
-        r.reason = reason;
-    }
     if ((rc = hub_store_record_add(w->st, &r)) != SL_OK) {
         w->err = rc;
         return WALK_STOP;
@@ -237,6 +283,13 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
         ack->resend_from = ch.last_seq + 1;
         goto refused;
     }
+    if (b.retry && b.last - b.first >= SL_ACK_MAX_REJECTS) {
+        /* the ack must be able to name every record of a retry */
+        snprintf(ack->error, sizeof ack->error, "retry batch larger than %d records",
+                 SL_ACK_MAX_REJECTS);
+        goto refused;
+    }
+    w->retry = b.retry;
     w->st = st;
     w->pol = pol;
     w->device = device;
@@ -269,15 +322,22 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
      * a resend after a lost ack must carry the same news */
     if ((rc = hub_store_rejects(st, device, b.first, b.last, add_reject, ack)) != SL_OK)
         goto out;
+    if (b.retry) {
+        /* the answer the device removes its dead letters on */
+        ack->retried_first = b.first;
+        ack->retried_last = b.last;
+        ack->n_accepted = w->n_accepted;
+        memcpy(ack->accepted, w->accepted, w->n_accepted * sizeof w->accepted[0]);
+    }
     if ((rc = hub_store_commit(st)) != SL_OK) {
         in_txn = 0;   /* commit rolled back */
         goto out;
     }
     in_txn = 0;
-    hub_log(SL_LOG_INFO, "batch %s/%s seq %llu-%llu: %llu stored (%llu rejected), acked through %llu",
+    hub_log(SL_LOG_INFO, "batch %s/%s seq %llu-%llu%s: %llu stored (%llu rejected), acked through %llu",
             store, device, (unsigned long long)b.first, (unsigned long long)b.last,
-            (unsigned long long)w->added, (unsigned long long)w->rejected,
-            (unsigned long long)ack->acked_through);
+            b.retry ? " (retry)" : "", (unsigned long long)w->added,
+            (unsigned long long)w->rejected, (unsigned long long)ack->acked_through);
     goto ack;
 
 refused:

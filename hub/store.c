@@ -22,7 +22,7 @@ enum {
     Q_CAT_HEAD, Q_CAT_HEAD_PUT, Q_CAT_CLEAR_PRICES, Q_CAT_CLEAR_STOCK, Q_CAT_CLEAR_WM,
     Q_CAT_PRICE_DEL, Q_CAT_PRICE_PUT, Q_CAT_PRICE_PRUNE, Q_CAT_STOCK_PUT, Q_CAT_WM_PUT,
     Q_CAT_PRICES, Q_CAT_STOCK, Q_CAT_WMS, Q_CAT_COUNT_PRICES, Q_CAT_COUNT_STOCK,
-    Q_STORE_DEVICES, Q__N
+    Q_STORE_DEVICES, Q_RSTATUS, Q_REEVAL, Q__N
 };
 
 static const char *const sql_text[Q__N] = {
@@ -100,6 +100,9 @@ static const char *const sql_text[Q__N] = {
     [Q_CAT_COUNT_STOCK] = "SELECT count(*) FROM catalog_stock WHERE scope = ?1",
     [Q_STORE_DEVICES] =
         "SELECT device, last_seq FROM devices WHERE store = ?1 ORDER BY device",
+    [Q_RSTATUS] = "SELECT status FROM records WHERE device = ?1 AND seq = ?2",
+    [Q_REEVAL] =
+        "UPDATE records SET status = ?3, code = ?4, reason = ?5 WHERE device = ?1 AND seq = ?2",
 };
 
 static const char schema[] =
@@ -433,6 +436,57 @@ int hub_store_record_hash(hub_store *st, const char *device, uint64_t seq, uint8
         rc = fail(st, src, "reading record hash");
     }
     sqlite3_reset(s);
+    return rc;
+}
+
+int hub_store_record_rejected(hub_store *st, const char *device, uint64_t seq, int *rejected)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_RSTATUS, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+    if (bind_u64(s, 2, seq) != SQLITE_OK)
+        return SL_ERR_NOT_FOUND;
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(s, 0);
+        *rejected = t != NULL && strcmp((const char *)t, "rejected") == 0;
+    } else if (src == SQLITE_DONE) {
+        rc = SL_ERR_NOT_FOUND;
+    } else {
+        rc = fail(st, src, "reading record status");
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+int hub_store_record_reeval(hub_store *st, const char *device, uint64_t seq, uint32_t code,
+                            const char *reason)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_REEVAL, &s);
+    if (rc != SL_OK)
+        return rc;
+    int b = sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = bind_u64(s, 2, seq);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s, 3, code ? "rejected" : "ok", -1, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 4, code);
+    if (b == SQLITE_OK)
+        b = code ? sqlite3_bind_text(s, 5, reason ? reason : "", -1, SQLITE_STATIC)
+                 : sqlite3_bind_null(s, 5);
+    if (b != SQLITE_OK) {
+        sqlite3_clear_bindings(s);
+        return fail(st, b, "binding re-evaluation");
+    }
+    int src = sqlite3_step(s);
+    if (src != SQLITE_DONE)
+        rc = fail(st, src, "updating record status");
+    else if (sqlite3_changes(st->db) != 1)
+        rc = SL_ERR_NOT_FOUND;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
     return rc;
 }
 

@@ -84,6 +84,17 @@ typedef struct hub_record_in {
 /* Insert; a (device, seq) already present is SL_ERR_CONFLICT. */
 SL_NODISCARD int hub_store_record_add(hub_store *st, const hub_record_in *r);
 
+/* Whether the stored record (device, seq) is rejected: SL_OK with
+ * *rejected 0/1, SL_ERR_NOT_FOUND when there is none. */
+SL_NODISCARD int hub_store_record_rejected(hub_store *st, const char *device, uint64_t seq,
+                                           int *rejected);
+/* A dead-letter retry's new verdict on a stored record (docs/PROTOCOL.md
+ * "Dead letters"): code 0 = ok (reason NULL), else rejected with code and
+ * reason.  The record itself (body, hash) never changes.  SL_ERR_NOT_FOUND
+ * when there is no such record. */
+SL_NODISCARD int hub_store_record_reeval(hub_store *st, const char *device, uint64_t seq,
+                                         uint32_t code, const char *reason);
+
 /* Create or update the device row after a batch. */
 SL_NODISCARD int hub_store_device_advance(hub_store *st, const char *device,
                                           const char *store, uint64_t last_seq,

@@ -63,12 +63,16 @@ const char *sl_strerror(int err);
 #define SL_EVENT_JSON_MAX 16384 /* one JSON event, bytes */
 #define SL_MONEY_MAX 100000000000LL   /* 10^11 minor units */
 #define SL_QTY_MAX 1000000000LL       /* 10^9 milli-units (one million units) */
+#define SL_NOTE_MAX 200      /* dlq_drop reason, characters (UTF-8, 4 bytes each at most) */
 
 typedef enum sl_kind {
     SL_KIND_NONE = 0,
     SL_KIND_SALE = 1,
     SL_KIND_RETURN = 2,
     SL_KIND_ADJUSTMENT = 3,
+    SL_KIND_DLQ_DROP = 4,    /* an operator dropped a dead letter: written by
+                                `storelink dlq drop` only (sl_journal_record
+                                refuses it with SL_ERR_INVALID); read back */
 } sl_kind;
 
 typedef enum sl_reason {
@@ -126,6 +130,12 @@ typedef struct sl_event {
     size_t n_tenders;                        /* sale: tenders; return: refunds */
     sl_line lines[SL_MAX_LINES];
     sl_tender tenders[SL_MAX_TENDERS];
+    /* dlq_drop only (no lines, tenders or currency): the dead letter
+     * dropped, why, and who did it */
+    uint64_t target_seq;
+    char target_txn_id[SL_TXN_ID_MAX + 1];
+    char note[4 * SL_NOTE_MAX + 1];
+    char operator_name[SL_TEXT_MAX + 1];
 } sl_event;
 
 void sl_event_init(sl_event *ev, sl_kind kind, const char *txn_id);

@@ -55,6 +55,9 @@ int sl_plat_isatty(FILE *f);
 
 /* Value of an environment variable or NULL. */
 const char *sl_plat_getenv(const char *name);
+/* Who runs this command, for audit records: $SUDO_USER when set (the
+ * person behind sudo), else the effective uid's user name, else "uid N". */
+void sl_plat_user_name(char *out, size_t outsz);
 
 /* Logging to stderr with a syslog priority prefix ("<3>") so journald
  * classifies the lines.  Messages above the configured level are dropped.

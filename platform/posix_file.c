@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,21 @@ int sl_plat_isatty(FILE *f)
 const char *sl_plat_getenv(const char *name)
 {
     return getenv(name);
+}
+
+void sl_plat_user_name(char *out, size_t outsz)
+{
+    const char *su = getenv("SUDO_USER");
+    if (su != NULL && su[0] != '\0') {
+        snprintf(out, outsz, "%s", su);
+        return;
+    }
+    uid_t uid = geteuid();
+    struct passwd *pw = getpwuid(uid);
+    if (pw != NULL && pw->pw_name != NULL && pw->pw_name[0] != '\0')
+        snprintf(out, outsz, "%s", pw->pw_name);
+    else
+        snprintf(out, outsz, "uid %lu", (unsigned long)uid);
 }
 
 int sl_plat_write_file(const char *path, const void *data, size_t len, unsigned mode, int excl)

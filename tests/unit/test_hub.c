@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "export.h"
 #include "ingest.h"
+#include "journal_internal.h"
 #include "log.h"
 #include "store.h"
 #include "storelink.h"
@@ -523,6 +524,124 @@ static void test_currency_rejected_but_stored(void **state)
     free(b2.msg);
 }
 
+/* A dead-letter retry (docs/PROTOCOL.md "Dead letters"): the hub judges the
+ * stored rejected record again by today's rules, never inserts it twice,
+ * and answers with the retried range and the records now accepted. */
+static struct batch build_retry(sl_journal *j, uint64_t from, size_t max)
+{
+    struct batch b = {0};
+    sl__batch_opts o = {
+        .device = "dev-1", .store = "store-1", .max_records = max, .max_bytes = 1 << 20,
+        .compress = 1, .key = dev1.key, .cert_der = dev1.cert, .cert_len = dev1.cert_len,
+        .now_ms = NOW, .retry = 1,
+    };
+    assert_int_equal(sl__batch_build(j, from, &o, &b.msg, &b.len, &b.first, &b.last, NULL),
+                     SL_OK);
+    return b;
+}
+
+static void test_retry_reevaluates(void **state)
+{
+    struct fx *f = *state;
+    memcpy(f->pol.currencies[0], "EUR", 4);
+    f->pol.n_currencies = 1;
+    record(f->j, "T-0001", "EUR");
+    record(f->j, "T-0002", "USD");
+    record(f->j, "T-0003", "EUR");
+    struct batch b = build(f->j, 1, 100);
+    assert_int_equal(ingest(f, &b), SL_OK);
+    assert_int_equal(f->ack.n_rejects, 1);
+    assert_int_equal(f->ack.retried_first, 0);   /* not a retry: no retry keys */
+    assert_int_equal(f->ack.n_accepted, 0);
+    /* retried while USD is still not accepted: still rejected, nothing added */
+    struct batch r = build_retry(f->j, 2, 1);
+    assert_int_equal(ingest(f, &r), SL_OK);
+    assert_clean_ack(f, 3);
+    assert_int_equal(f->ack.retried_first, 2);
+    assert_int_equal(f->ack.retried_last, 2);
+    assert_int_equal(f->ack.n_accepted, 0);
+    assert_int_equal(f->ack.n_rejects, 1);
+    assert_int_equal(f->ack.rejects[0].seq, 2);
+    assert_string_equal(f->ack.rejects[0].reason, "currency USD not accepted");
+    assert_int_equal(rows(f), 3);
+    /* the operator adds USD: the same retry now flips the record to ok */
+    memcpy(f->pol.currencies[1], "USD", 4);
+    f->pol.n_currencies = 2;
+    assert_int_equal(ingest(f, &r), SL_OK);
+    assert_clean_ack(f, 3);
+    assert_int_equal(f->ack.n_rejects, 0);
+    assert_int_equal(f->ack.n_accepted, 1);
+    assert_int_equal(f->ack.accepted[0], 2);
+    assert_int_equal(rows(f), 3);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM records WHERE seq = 2 AND status = 'ok'"
+                                " AND code = 0 AND reason IS NULL"), 1);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM records WHERE status = 'rejected'"), 0);
+    /* the same retry again (its ack was lost): the same answer, still once */
+    assert_int_equal(ingest(f, &r), SL_OK);
+    assert_int_equal(f->ack.n_accepted, 1);
+    assert_int_equal(rows(f), 3);
+    /* a plain resend of the range does not re-judge anything */
+    memset(f->pol.currencies[1], 0, 4);
+    f->pol.n_currencies = 1;
+    assert_int_equal(ingest(f, &b), SL_OK);
+    assert_int_equal(f->ack.n_rejects, 0);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM records WHERE status = 'ok'"), 3);
+    free(b.msg);
+    free(r.msg);
+}
+
+static void test_retry_batch_limits(void **state)
+{
+    struct fx *f = *state;
+    record_n(f->j, 1, SL_ACK_MAX_REJECTS + 1);
+    struct batch b = build(f->j, 1, 1000);
+    assert_int_equal(ingest(f, &b), SL_OK);
+    /* larger than an ack can answer for: refused as a whole */
+    struct batch r = build_retry(f->j, 1, 1000);
+    assert_int_equal(ingest(f, &r), SL_OK);
+    assert_string_equal(f->ack.error, "retry batch larger than 64 records");
+    assert_int_equal(f->ack.retried_first, 0);
+    /* a full-size retry of records the hub holds as ok: all of them accepted */
+    free(r.msg);
+    r = build_retry(f->j, 1, SL_ACK_MAX_REJECTS);
+    assert_int_equal(ingest(f, &r), SL_OK);
+    assert_string_equal(f->ack.error, "");
+    assert_int_equal(f->ack.n_accepted, SL_ACK_MAX_REJECTS);   /* all held as ok */
+    assert_int_equal(rows(f), SL_ACK_MAX_REJECTS + 1);
+    free(b.msg);
+    free(r.msg);
+}
+
+/* The dlq_drop record has no currency: a currency policy never rejects it. */
+static void test_dlq_drop_record_accepted(void **state)
+{
+    struct fx *f = *state;
+    int adv;
+    uint64_t seq;
+    sl_problem p;
+    memcpy(f->pol.currencies[0], "EUR", 4);
+    f->pol.n_currencies = 1;
+    record(f->j, "T-0001", "USD");
+    sl__dead_letter d = {.seq = 1, .code = SL_REJ_CURRENCY, .when_ms = NOW, .reason = "x"};
+    assert_int_equal(sl__journal_ack(f->j, 1, &d, 1, &adv), SL_OK);
+    sl_event *ev = calloc(1, sizeof *ev);
+    sl_event_init(ev, SL_KIND_DLQ_DROP, "storelink:dlq-drop:1");
+    ev->target_seq = 1;
+    memcpy(ev->target_txn_id, "T-0001", 7);
+    memcpy(ev->note, "refunded", 9);
+    memcpy(ev->operator_name, "alice", 6);
+    assert_int_equal(sl__journal_dlq_drop(f->j, ev, &seq, &p), SL_OK);
+    assert_int_equal(seq, 2);
+    struct batch b = build(f->j, 1, 100);
+    assert_int_equal(ingest(f, &b), SL_OK);
+    assert_clean_ack(f, 2);
+    assert_int_equal(f->ack.n_rejects, 1);   /* seq 1 only */
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM records WHERE seq = 2 AND kind = 'dlq_drop'"
+                                " AND status = 'ok'"), 1);
+    free(ev);
+    free(b.msg);
+}
+
 /* More rejects than an ack can hold: the ack covers only the records up
  * to the first reject it cannot list, so no rejection is lost. */
 static void test_many_rejects_split_over_acks(void **state)
@@ -816,6 +935,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_currency_rejected_but_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_mismatch_and_broken_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_rejects_split_over_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_reevaluates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_batch_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dlq_drop_record_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_hubs_share_chain_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_detects_corrupt_body, setup, teardown),

@@ -24,6 +24,7 @@ struct sent {
     char topic[128];
     uint64_t first, last;
     int mid;
+    int retry;
 };
 
 struct fake {
@@ -48,6 +49,7 @@ static int fake_publish(void *ctx, const char *topic, const void *payload, size_
     snprintf(s->topic, sizeof s->topic, "%s", topic);
     s->first = b.first;
     s->last = b.last;
+    s->retry = b.retry;
     s->mid = *mid = ++f->next_mid;
     sl__batch_in_free(&b);
     return 0;
@@ -270,6 +272,98 @@ static void test_offline_sends_nothing(void **state)
     assert_int_equal(e->fake.n, 0);
 }
 
+static void retry_ack(struct env *e, uint64_t first, uint64_t last, uint64_t accepted,
+                      uint64_t now)
+{
+    sl__ack a;
+    uint8_t buf[512];
+    size_t len;
+    memset(&a, 0, sizeof a);
+    a.acked_through = 45;
+    a.hub_time = 1;
+    a.retried_first = first;
+    a.retried_last = last;
+    if (accepted) {
+        a.n_accepted = 1;
+        a.accepted[0] = accepted;
+    }
+    assert_int_equal(sl__ack_encode(&a, buf, sizeof buf, &len), SL_OK);
+    sl__sync_on_ack(e->s, buf, len, now);
+}
+
+/* `dlq retry` marks a dead letter; the engine sends it in a retry batch
+ * (one at a time, outside the window), resends it on ack timeout, and the
+ * hub's answer settles it. */
+static void test_dead_letter_retry(void **state)
+{
+    struct env *e = *state;
+    uint64_t n, marked;
+    sl__sync_stats st;
+    e->cfg.batch_max_records = 100;
+    sl__sync_set_limits(e->s, 100, 65536, 3, 1000);
+    sl__sync_on_connected(e->s, 65535, 0);
+    ack(e, 45, 5, NULL, 0, 4);
+    assert_int_equal(sl__journal_dead_count(e->j, &n), SL_OK);
+    assert_int_equal(n, 1);
+    int before = e->fake.n;
+    sl__sync_kick(e->s, 10);
+    assert_int_equal(e->fake.n, before);   /* nothing marked: nothing sent */
+    assert_int_equal(sl__journal_dlq_retry(e->j, 4, 1, &marked), SL_OK);
+    sl__sync_kick(e->s, 10);
+    assert_int_equal(e->fake.n, before + 1);
+    assert_int_equal(e->fake.msgs[before].retry, 1);
+    assert_int_equal(e->fake.msgs[before].first, 4);
+    assert_int_equal(e->fake.msgs[before].last, 4);
+    sl__sync_kick(e->s, 20);
+    assert_int_equal(e->fake.n, before + 1);   /* one retry in flight at a time */
+    assert_true(sl__sync_tick(e->s, 500) <= 1010);
+    sl__sync_tick(e->s, 1010);               /* no answer: sent again */
+    assert_int_equal(e->fake.n, before + 2);
+    assert_int_equal(e->fake.msgs[before + 1].retry, 1);
+    /* the hub still rejects it: dead letter stays, mark cleared, no resend */
+    retry_ack(e, 4, 4, 0, 1100);
+    assert_int_equal(sl__journal_dead_count(e->j, &n), SL_OK);
+    assert_int_equal(n, 1);
+    sl__sync_kick(e->s, 1200);
+    assert_int_equal(e->fake.n, before + 2);
+    /* retried again and accepted: gone */
+    assert_int_equal(sl__journal_dlq_retry(e->j, 0, 2, &marked), SL_OK);
+    sl__sync_kick(e->s, 1300);
+    assert_int_equal(e->fake.n, before + 3);
+    retry_ack(e, 4, 4, 4, 1400);
+    assert_int_equal(sl__journal_dead_count(e->j, &n), SL_OK);
+    assert_int_equal(n, 0);
+    sl__sync_stats_get(e->s, &st);
+    assert_int_equal(st.retries_sent, 3);
+    assert_int_equal(st.retries_accepted, 1);
+}
+
+/* The sent log is written in the ack's transaction; resends count. */
+static void test_sent_log(void **state)
+{
+    struct env *e = *state;
+    sl__sent log;
+    sl__sync_on_connected(e->s, 65535, 0);     /* 1..10, 11..20, 21..30 */
+    assert_int_equal(sl__journal_sent_find(e->j, 5, &log), SL_ERR_NOT_FOUND);
+    ack(e, 10, 5, NULL, 0, 0);                 /* 31..40 goes out */
+    assert_int_equal(sl__journal_sent_find(e->j, 5, &log), SL_OK);
+    assert_int_equal(log.first, 1);
+    assert_int_equal(log.last, 10);
+    assert_int_equal(log.count, 1);
+    assert_true(log.acked_ms > 0);
+    assert_int_equal(sl__journal_sent_find(e->j, 15, &log), SL_OK);
+    assert_int_equal(log.acked_ms, 0);
+    /* 31..40 is flushed on disconnect (no ack is coming) */
+    assert_int_equal(sl__journal_sent_find(e->j, 35, &log), SL_ERR_NOT_FOUND);
+    sl__sync_on_disconnected(e->s, "lost");
+    assert_int_equal(sl__journal_sent_find(e->j, 35, &log), SL_OK);
+    sl__sync_on_connected(e->s, 65535, 100);   /* 11..20 again */
+    ack(e, 20, 105, NULL, 0, 0);
+    assert_int_equal(sl__journal_sent_find(e->j, 15, &log), SL_OK);
+    assert_int_equal(log.count, 2);
+    assert_true(log.acked_ms > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +375,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hub_resend_from_and_dead_letters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_sends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_refusal_does_not_storm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sent_log, setup, teardown),
     };
     return cmocka_run_group_tests_name("sync", tests, NULL, NULL);
 }
