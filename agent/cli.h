@@ -39,5 +39,6 @@ int sl__cmd_price(sl_cli *c, int argc, char **argv);
 int sl__cmd_stock(sl_cli *c, int argc, char **argv);
 int sl__cmd_keygen(sl_cli *c, int argc, char **argv);
 int sl__cmd_csr(sl_cli *c, int argc, char **argv);
+int sl__cmd_scan(sl_cli *c, int argc, char **argv);
 
 #endif
