@@ -70,6 +70,14 @@ static void kbd_reset(sl_kbd *k)
 void sl__kbd_feed(sl_kbd *k, uint16_t type, uint16_t code, int32_t value, sl_scan_emit emit,
                   void *ctx)
 {
+    if (type == EV_SYN && code == SYN_DROPPED) {
+        /* the kernel's buffer overflowed and events were lost: the scan
+         * being typed (or the next one, if its start or the previous Enter
+         * was lost) misses characters, and a shift release may be gone */
+        k->bad = 1;
+        k->lshift = k->rshift = 0;
+        return;
+    }
     if (type != EV_KEY)
         return;
     if (code == KEY_LEFTSHIFT || code == KEY_RIGHTSHIFT) {

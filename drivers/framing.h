@@ -34,7 +34,8 @@ void sl__kbd_init(sl_kbd *k);
 /* Feed one event (type, code and value as in struct input_event).  Key
  * presses type characters, Enter / keypad Enter / Tab end the scan;
  * releases and autorepeats only matter for the shift keys; other event
- * types (EV_SYN, EV_MSC scan codes) are ignored. */
+ * types (EV_SYN, EV_MSC scan codes) are ignored, except SYN_DROPPED (the
+ * kernel lost events): the scan in progress is dropped and shift released. */
 void sl__kbd_feed(sl_kbd *k, uint16_t type, uint16_t code, int32_t value, sl_scan_emit emit,
                   void *ctx);
 /* The character a key gives (0 for none), with or without shift. */

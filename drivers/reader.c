@@ -98,6 +98,10 @@ static int evdev_open(void **self, const sl_scanner_conf *conf)
         return SL_ERR_USAGE;
     if ((rc = sl_plat_input_open(conf->device, &fd)) != SL_OK)
         return rc;
+    if (sl_plat_fd_kind(fd) != 'c') {
+        sl_plat_close(fd);
+        return SL_ERR_USAGE;
+    }
     /* without the grab every scan would also be typed into whatever
      * window has the focus */
     if (conf->grab && (rc = sl_plat_input_grab(fd)) != SL_OK) {
@@ -122,6 +126,12 @@ static int pipe_open(void **self, const sl_scanner_conf *conf)
         return SL_ERR_USAGE;
     if ((rc = sl_plat_input_open(conf->device, &fd)) != SL_OK)
         return rc;
+    /* a regular file would end, be reopened and be read again: every
+     * scan in it recorded once a second */
+    if (sl_plat_fd_kind(fd) != 'p') {
+        sl_plat_close(fd);
+        return SL_ERR_USAGE;
+    }
     return rd_new((struct rd **)self, fd, conf->format == SL_PIPE_EVENTS);
 }
 

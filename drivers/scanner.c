@@ -111,8 +111,10 @@ static void try_open(sl_scanner *s, uint64_t now)
         else if (rc == SL_ERR_BUSY)
             report(s, SL_LOG_WARNING, "%s is grabbed by another program; retrying", s->conf.device);
         else if (rc == SL_ERR_USAGE)
-            report(s, SL_LOG_ERR, "%s is not a%s device; retrying", s->conf.device,
-                   s->conf.type == SL_SCANNER_SERIAL ? " serial (tty)" : "n evdev input");
+            report(s, SL_LOG_ERR, "%s is not %s; retrying", s->conf.device,
+                   s->conf.type == SL_SCANNER_SERIAL ? "a serial device (tty)"
+                   : s->conf.type == SL_SCANNER_PIPE ? "a FIFO (type pipe)"
+                   : "an evdev input device");
         else
             report(s, SL_LOG_ERR, "cannot open %s: %s; retrying", s->conf.device, sl_strerror(rc));
     }

@@ -130,6 +130,10 @@ typedef struct sl_input_ev {
  * into *fd.  SL_ERR_NOT_FOUND (absent: a scanner not plugged in),
  * SL_ERR_PERM, SL_ERR_IO. */
 int sl_plat_input_open(const char *path, int *fd);
+/* What an open fd is: 'c' character device, 'p' FIFO, 'f' regular file,
+ * '?' anything else or unknown.  A scanner reader must not read a regular
+ * file: it would reach its end, reopen it and read the same scans again. */
+int sl_plat_fd_kind(int fd);
 /* Grab an evdev device exclusively (EVIOCGRAB) so its key events reach
  * nobody else (no scan typed into the focused application).  SL_ERR_BUSY
  * when another process holds the grab, SL_ERR_USAGE when fd is not an

@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #ifdef __linux__
 #define HAVE_EVDEV 1
 #include <linux/input.h>
@@ -43,6 +44,20 @@ int sl_plat_input_open(const char *path, int *fd)
         return map_errno(errno);
     *fd = f;
     return SL_OK;
+}
+
+int sl_plat_fd_kind(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return '?';
+    if (S_ISCHR(st.st_mode))
+        return 'c';
+    if (S_ISFIFO(st.st_mode))
+        return 'p';
+    if (S_ISREG(st.st_mode))
+        return 'f';
+    return '?';
 }
 
 int sl_plat_input_grab(int fd)

@@ -11,7 +11,7 @@
 #   modes:  count (end code, idle timeout, expected on-hand from the stock
 #           catalog), damage, lookup (answers into an output file)
 . "$(dirname "$0")/lib.sh"
-plan 63
+plan 65
 
 FEED="$SL_BUILD/tests/scanfeed"
 CATFEED="$SL_BUILD/tests/catalog_feed"
@@ -289,6 +289,17 @@ is "$SCAN_RC" 0 "exit 0"
 is "$(sl journal list --json | wc -l)" "$((n_before + 2))" "lookup records nothing"
 like "$(tail -n 1 "$TMP/scan.out")" "scanner info: 2 scans, 0 recorded, 0 rejected .*2 lookups" \
     "lookup summary"
+
+# --- a regular file is not a scanner: it would be read again at every reopen -----------
+printf '%s\n' "$A" > "$TMP/plain.txt"
+printf '[scanner.file]\ndevice = %s/plain.txt\ntype = pipe\n' "$TMP" > "$TMP/file.conf"
+n_now=$(sl journal list --json | wc -l)
+start_scan "$TMP/file.conf" file
+wait_for "$TMP/scan.err" "plain.txt is not a FIFO \(type pipe\); retrying"
+ok $? "type pipe on a regular file is refused"
+sleep 1.2
+stop_scan
+is "$(sl journal list --json | wc -l)" "$n_now" "nothing recorded from it"
 
 # --- a device missing at start is waited for -------------------------------------------
 printf '[scanner.late]\ndevice = %s/late\ntype = pipe\n' "$TMP" > "$TMP/late.conf"

@@ -151,6 +151,19 @@ static void test_kbd_unknown_and_repeat(void **state)
     assert_int_equal(g.n, 4);
     assert_int_equal(g.err[2], SL_ERR_TOO_LARGE);
     assert_string_equal(g.code[3], "12");
+    /* events lost in the kernel (SYN_DROPPED): that scan is dropped, shift
+     * is released, the next scan is clean */
+    sl__kbd_feed(&k, EV_KEY, KEY_LEFTSHIFT, 1, collect, &g);
+    type_digits(&k, "40063", &g);
+    sl__kbd_feed(&k, EV_SYN, SYN_DROPPED, 0, collect, &g);
+    type_digits(&k, "931", &g);
+    press(&k, KEY_ENTER, &g);
+    press(&k, KEY_A, &g);
+    press(&k, KEY_ENTER, &g);
+    assert_int_equal(g.n, 6);
+    assert_int_equal(g.err[4], SL_ERR_INVALID);
+    assert_string_equal(g.code[5], "a");
+    g.n = 4;
     /* exactly SL_SCAN_MAX characters is fine */
     for (int i = 0; i < SL_SCAN_MAX; i++)
         press(&k, KEY_5, &g);
@@ -601,6 +614,18 @@ static void test_pipe_reader_events(void **state)
     rmdir(dir);
     /* absent device */
     assert_int_equal(ops->open(&rd, &c), SL_ERR_NOT_FOUND);
+    /* a regular file is refused by the pipe reader (it would be read again
+     * at every reopen) and by evdev even without the grab */
+    char file[] = "/tmp/sl-scan-file-XXXXXX";
+    int ffd = mkstemp(file);
+    assert_true(ffd >= 0);
+    assert_int_equal(write(ffd, "4006381333931\n", 14), 14);
+    close(ffd);
+    snprintf(c.device, sizeof c.device, "%s", file);
+    assert_int_equal(ops->open(&rd, &c), SL_ERR_USAGE);
+    c.grab = 0;
+    assert_int_equal(sl__reader_evdev.open(&rd, &c), SL_ERR_USAGE);
+    unlink(file);
     /* evdev refuses what is not an input device; serial what is not a tty */
     snprintf(c.device, sizeof c.device, "/dev/null");
     c.grab = 1;
