@@ -23,6 +23,6 @@ typedef struct sl_scanners {
  * are none).  SL_OK, or SL_ERR_CONFIG with a one-line message
  * ("<path>:<line>: scanner.NAME.key: reason" or "<path>: scanner.NAME:
  * reason") in err.  Unknown keys are logged as warnings, like config.c. */
-int sl__config_scanners(const char *path, sl_scanners *out, char *err, size_t errsz);
+SL_NODISCARD int sl__config_scanners(const char *path, sl_scanners *out, char *err, size_t errsz);
 
 #endif

@@ -23,7 +23,7 @@ typedef struct sl_barcode {
 /* Parse a scan.  SL_OK with *b filled; SL_ERR_INVALID with *p saying why
  * (field "barcode" for a bad check digit or a malformed GS1 string, "sku"
  * for the SKU rules).  The reason never contains the payload. */
-int sl__barcode_parse(const char *code, size_t len, sl_barcode *b, sl_problem *p);
+SL_NODISCARD int sl__barcode_parse(const char *code, size_t len, sl_barcode *b, sl_problem *p);
 
 /* 1 if code is prefix followed by 1-7 digits (a quantity code such as
  * "QTY12"), with *qty_milli the quantity in milli-units (1 .. 1,000,000

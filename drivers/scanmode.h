@@ -83,14 +83,14 @@ typedef struct sl_scanmode sl_scanmode;
  * boot_ms (wall clock at start) and the scan counter make txn ids
  * "scan-<name>-<boot_ms base 36>-<n>" unique per device.  Free with
  * sl__scanmode_free(). */
-int sl__scanmode_new(sl_scanmode **out, const sl_scanner_conf *conf, const sl_scan_sink *sink,
+SL_NODISCARD int sl__scanmode_new(sl_scanmode **out, const sl_scanner_conf *conf, const sl_scan_sink *sink,
                      int64_t boot_ms);
 /* Frees; an open count session is discarded (see sl__scanmode_abandon). */
 void sl__scanmode_free(sl_scanmode *m);
 /* One complete scan from the framing layer (err as in framing.h) at
  * monotonic time now_ms.  SL_OK, or SL_ERR_NOMEM; everything else is
  * reported through the sink and counted. */
-int sl__scanmode_scan(sl_scanmode *m, const char *code, size_t len, int err, uint64_t now_ms);
+SL_NODISCARD int sl__scanmode_scan(sl_scanmode *m, const char *code, size_t len, int err, uint64_t now_ms);
 /* The monotonic time the next sl__scanmode_tick is due (an idle count
  * commit, a count retry, a quantity code expiring), UINT64_MAX for none. */
 uint64_t sl__scanmode_deadline(const sl_scanmode *m);

@@ -43,13 +43,13 @@ typedef struct sl_scanner_env {
 /* Create the scanner for conf (copied) and try to open its device (a
  * missing device is reported and retried, not an error).  SL_OK,
  * SL_ERR_NOMEM, SL_ERR_USAGE for a conf the readers do not know. */
-int sl__scanner_new(sl_scanner **out, const sl_scanner_conf *conf, const sl_scanner_env *env,
+SL_NODISCARD int sl__scanner_new(sl_scanner **out, const sl_scanner_conf *conf, const sl_scanner_env *env,
                     uint64_t now_ms);
 /* The fd to poll for reading, -1 while the device is not open. */
 int sl__scanner_fd(const sl_scanner *s);
 /* Read and act on what arrived.  Only SL_ERR_NOMEM is returned as an
  * error; a device error closes the device (reopened by tick). */
-int sl__scanner_readable(sl_scanner *s, uint64_t now_ms);
+SL_NODISCARD int sl__scanner_readable(sl_scanner *s, uint64_t now_ms);
 /* When sl__scanner_tick is next due; UINT64_MAX for never. */
 uint64_t sl__scanner_deadline(const sl_scanner *s);
 void sl__scanner_tick(sl_scanner *s, uint64_t now_ms);
