@@ -24,7 +24,7 @@ struct counted {
 struct sl_scanmode {
     sl_scanner_conf conf;
     sl_scan_sink sink;
-    char boot[16];                 /* boot_ms in base 36 */
+    char boot[20];                 /* start_ms and salt in base 36 */
     uint64_t n;                    /* txn counter */
     int64_t pending_qty;           /* milli-units from a QTY code, 0 = none */
     uint64_t pending_until;
@@ -83,7 +83,7 @@ static void qty_text(int64_t milli, char *out, size_t outsz)
 }
 
 int sl__scanmode_new(sl_scanmode **out, const sl_scanner_conf *conf, const sl_scan_sink *sink,
-                     int64_t boot_ms)
+                     int64_t start_ms, uint32_t salt)
 {
     sl_scanmode *m = calloc(1, sizeof *m);
     if (m == NULL)
@@ -94,14 +94,19 @@ int sl__scanmode_new(sl_scanmode **out, const sl_scanner_conf *conf, const sl_sc
      * card-number guard on txn_id could mistake for a card number */
     char tmp[16];
     size_t k = 0;
-    uint64_t v = boot_ms > 0 ? (uint64_t)boot_ms : 0;
+    uint64_t v = start_ms > 0 ? (uint64_t)start_ms : 0;
     do {
         tmp[k++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
         v /= 36;
     } while (v > 0 && k < sizeof tmp - 1);
     for (size_t i = 0; i < k; i++)
         m->boot[i] = tmp[k - 1 - i];
-    m->boot[k] = '\0';
+    salt %= 36u * 36u * 36u;
+    for (int i = 2; i >= 0; i--) {
+        m->boot[k + (size_t)i] = "0123456789abcdefghijklmnopqrstuvwxyz"[salt % 36];
+        salt /= 36;
+    }
+    m->boot[k + 3] = '\0';
     *out = m;
     return SL_OK;
 }

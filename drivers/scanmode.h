@@ -80,11 +80,12 @@ typedef struct sl_scan_stats {
 typedef struct sl_scanmode sl_scanmode;
 
 /* A state machine for conf (copied) writing through sink (copied).
- * boot_ms (wall clock at start) and the scan counter make txn ids
- * "scan-<name>-<boot_ms base 36>-<n>" unique per device.  Free with
- * sl__scanmode_free(). */
-SL_NODISCARD int sl__scanmode_new(sl_scanmode **out, const sl_scanner_conf *conf, const sl_scan_sink *sink,
-                     int64_t boot_ms);
+ * start_ms (wall clock at start), salt (random) and the scan counter make
+ * txn ids "scan-<name>-<start_ms base 36><salt: 3 base-36 digits>-<n>"
+ * unique per device, also when a device without a real-time clock starts
+ * twice at the same restored time.  Free with sl__scanmode_free(). */
+SL_NODISCARD int sl__scanmode_new(sl_scanmode **out, const sl_scanner_conf *conf,
+                                  const sl_scan_sink *sink, int64_t start_ms, uint32_t salt);
 /* Frees; an open count session is discarded (see sl__scanmode_abandon). */
 void sl__scanmode_free(sl_scanmode *m);
 /* One complete scan from the framing layer (err as in framing.h) at

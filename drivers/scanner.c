@@ -141,7 +141,10 @@ int sl__scanner_new(sl_scanner **out, const sl_scanner_conf *conf, const sl_scan
     s->env = *env;
     s->ops = ops;
     sl_scan_sink sink = {s, sink_record, sink_price, sink_stock, sink_answer, sink_report};
-    int rc = sl__scanmode_new(&s->mode, conf, &sink, sl_plat_now_ms());
+    uint32_t salt = 0;
+    if (sl_plat_random(&salt, sizeof salt) != SL_OK)
+        salt = (uint32_t)sl_plat_mono_ms();   /* the start time alone still mostly differs */
+    int rc = sl__scanmode_new(&s->mode, conf, &sink, sl_plat_now_ms(), salt);
     if (rc != SL_OK) {
         free(s);
         return rc;

@@ -393,7 +393,7 @@ static sl_scanmode *machine(struct stub *s, sl_scan_mode mode, const char *end_c
     c.count_idle_ms = idle_ms;
     sl_scan_sink sink = {s, stub_record, stub_price, stub_stock, stub_answer, stub_report};
     sl_scanmode *m = NULL;
-    assert_int_equal(sl__scanmode_new(&m, &c, &sink, 1795438610071LL), SL_OK);
+    assert_int_equal(sl__scanmode_new(&m, &c, &sink, 1795438610071LL, 36 * 36 * 36 + 37), SL_OK);
     return m;
 }
 
@@ -420,9 +420,9 @@ static void test_mode_receive_damage(void **state)
     assert_string_equal(s->ev[0].lines[0].sku, "4006381333931");
     assert_int_equal(s->ev[0].lines[0].qty_milli, 1000);
     assert_int_equal(s->ev[1].lines[0].qty_milli, 12000);
-    /* scan-<name>-<boot ms base 36>-<n> */
-    assert_string_equal(s->ev[0].txn_id, "scan-dock1-mwt9shw7-1");
-    assert_string_equal(s->ev[1].txn_id, "scan-dock1-mwt9shw7-2");
+    /* scan-<name>-<start ms base 36><salt mod 36^3, 3 digits>-<n> */
+    assert_string_equal(s->ev[0].txn_id, "scan-dock1-mwt9shw7011-1");
+    assert_string_equal(s->ev[1].txn_id, "scan-dock1-mwt9shw7011-2");
     sl_scan_stats st;
     sl__scanmode_stats(m, &st);
     assert_int_equal(st.scans, 6);
@@ -527,7 +527,7 @@ static void test_mode_count_idle_and_retry(void **state)
     scan(m, "96385074", 51000);             /* still counted into the same session */
     sl__scanmode_tick(m, 50000 + SL_COUNT_RETRY_MS);
     assert_int_equal(s->n, 1);
-    assert_string_equal(s->ev[0].txn_id, "scan-dock1-mwt9shw7-1");
+    assert_string_equal(s->ev[0].txn_id, "scan-dock1-mwt9shw7011-1");
     assert_int_equal(s->ev[0].n_lines, 2);
     assert_int_equal(s->ev[0].lines[0].qty_milli, 2000);
     assert_non_null(strstr(s->reports, "count committed (retry)"));
@@ -540,7 +540,7 @@ static void test_mode_count_idle_and_retry(void **state)
     scan(m, "96385074", 60000);
     sl__scanmode_tick(m, 90000);
     assert_int_equal(s->n, 2);
-    assert_string_equal(s->ev[1].txn_id, "scan-dock1-mwt9shw7-2");
+    assert_string_equal(s->ev[1].txn_id, "scan-dock1-mwt9shw7011-2");
     sl__scanmode_free(m);
     free(s);
 }
