@@ -11,7 +11,7 @@
 #   modes:  count (end code, idle timeout, expected on-hand from the stock
 #           catalog), damage, lookup (answers into an output file)
 . "$(dirname "$0")/lib.sh"
-plan 65
+plan 69
 
 FEED="$SL_BUILD/tests/scanfeed"
 CATFEED="$SL_BUILD/tests/catalog_feed"
@@ -82,6 +82,13 @@ printf '[scanner.d1]\ndevice = /x\ntype = pipe\nmode = count\ncount_idle = 0\n' 
 STORELINK_CONFIG= "$SL_BIN" --config "$TMP/bad.conf" --state-dir "$TMP/state" scan 2> "$TMP/err"
 like "$(cat "$TMP/err")" "a count never ends" "count mode needs an end code or an idle timeout"
 is "$(ls "$TMP/state" 2>/dev/null)" "" "bad configuration: nothing written"
+printf '[scanner.d1]\ndevice = /x\ntype = pipe\nmode = receive\nbaudrate = 9600\n' > "$TMP/bad.conf"
+STORELINK_CONFIG= "$SL_BIN" --config "$TMP/bad.conf" --state-dir "$TMP/state" scan --bogus \
+    2> "$TMP/err"
+is "$?" 64 "an unknown option: exit 64"
+STORELINK_CONFIG= "$SL_BIN" --config "$TMP/bad.conf" --state-dir "$TMP/state" journal list \
+    > /dev/null 2> "$TMP/err"
+unlike "$(cat "$TMP/err")" "baudrate" "other commands do not read scanner sections"
 
 # --- serial through a pseudo-terminal pair --------------------------------------------
 mkfifo "$TMP/pty.in"
@@ -292,11 +299,12 @@ like "$(tail -n 1 "$TMP/scan.out")" "scanner info: 2 scans, 0 recorded, 0 reject
 
 # --- a regular file is not a scanner: it would be read again at every reopen -----------
 printf '%s\n' "$A" > "$TMP/plain.txt"
-printf '[scanner.file]\ndevice = %s/plain.txt\ntype = pipe\n' "$TMP" > "$TMP/file.conf"
+printf '[scanner.file]\ndevice = %s/plain.txt\ntype = pipe\ncolour = red\n' "$TMP" > "$TMP/file.conf"
 n_now=$(sl journal list --json | wc -l)
 start_scan "$TMP/file.conf" file
 wait_for "$TMP/scan.err" "plain.txt is not a FIFO \(type pipe\); retrying"
 ok $? "type pipe on a regular file is refused"
+like "$(cat "$TMP/scan.err")" "\[scanner\.file\]: unknown key 'colour'" "an unknown scanner key is warned about"
 sleep 1.2
 stop_scan
 is "$(sl journal list --json | wc -l)" "$n_now" "nothing recorded from it"
