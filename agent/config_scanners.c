@@ -162,12 +162,16 @@ static int handler(void *user, const char *section, const char *key, const char 
     }
     if (strcmp(key, "output") == 0) {
         pc->seen[i] |= SEEN_OUTPUT;
-        if (strcmp(v, "log") == 0) {
-            sc->output[0] = '\0';
+        sc->output_device = 0;
+        sc->output[0] = '\0';
+        if (strcmp(v, "log") == 0)
+            return 1;
+        if (strcmp(v, "device") == 0) {
+            sc->output_device = 1;
             return 1;
         }
         if (v[0] != '/')
-            return fail(pc, name, key, "must be log or an absolute file path");
+            return fail(pc, name, key, "must be log, device or an absolute file path");
         return copy(pc, name, key, sc->output, sizeof sc->output, v);
     }
     /* like config.c: an older binary must start with a newer config */
@@ -196,6 +200,8 @@ static int post_check(struct pctx *pc, size_t i)
         why = "mode count: needs an end_code or a count_idle above 0 (else a count never ends)";
     else if ((seen & SEEN_OUTPUT) && sc->mode != SL_SCAN_LOOKUP)
         why = "output: only for mode lookup";
+    else if (sc->output_device && sc->type != SL_SCANNER_SERIAL)
+        why = "output = device: only for type serial (a keyboard wedge has no way back)";
     else if (sc->qty_prefix[0] && sc->end_code[0] &&
              strncmp(sc->end_code, sc->qty_prefix, strlen(sc->qty_prefix)) == 0)
         why = "end_code: must not start with qty_prefix";

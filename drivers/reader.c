@@ -135,9 +135,17 @@ static int pipe_open(void **self, const sl_scanner_conf *conf)
     return rd_new((struct rd **)self, fd, conf->format == SL_PIPE_EVENTS);
 }
 
-const sl_reader_ops sl__reader_evdev = {"evdev", evdev_open, rd_fd, rd_read, rd_close};
-const sl_reader_ops sl__reader_serial = {"serial", serial_open, rd_fd, rd_read, rd_close};
-const sl_reader_ops sl__reader_pipe = {"pipe", pipe_open, rd_fd, rd_read, rd_close};
+#define WRITE_TIMEOUT_MS 200
+
+static int serial_write(void *self, const char *data, size_t len)
+{
+    return sl_plat_write_dev(((struct rd *)self)->fd, data, len, WRITE_TIMEOUT_MS);
+}
+
+const sl_reader_ops sl__reader_evdev = {"evdev", evdev_open, rd_fd, rd_read, NULL, rd_close};
+const sl_reader_ops sl__reader_serial = {"serial", serial_open, rd_fd, rd_read, serial_write,
+                                         rd_close};
+const sl_reader_ops sl__reader_pipe = {"pipe", pipe_open, rd_fd, rd_read, NULL, rd_close};
 
 const sl_reader_ops *sl__reader_for(sl_scan_type type)
 {

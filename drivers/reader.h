@@ -22,6 +22,9 @@ typedef struct sl_reader_ops {
      * drained; SL_ERR_NOT_FOUND when the device went away (unplugged, end
      * of a FIFO): close and reopen later; SL_ERR_IO. */
     int (*read)(void *self, sl_scan_emit emit, void *ctx);
+    /* Send a line back to the device (a lookup answer to a serial
+     * scanner's display or host port); NULL for readers that cannot. */
+    int (*write)(void *self, const char *data, size_t len);
     /* Close and free; NULL is a no-op. */
     void (*close)(void *self);
 } sl_reader_ops;

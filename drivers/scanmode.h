@@ -51,6 +51,7 @@ typedef struct sl_scanner_conf {
     char end_code[SL_SKU_MAX + 1];        /* count: commits the session, "" = none */
     uint64_t count_idle_ms;               /* count: idle commit, 0 = never */
     char output[SL_SCANNER_PATH_MAX];     /* lookup answers: file, "" = the log */
+    int output_device;                    /* lookup answers back to the (serial) device */
 } sl_scanner_conf;
 
 /* Where the state machine's effects go.  All pointers are borrowed for the

@@ -64,6 +64,18 @@ static int sink_stock(void *ctx, const char *sku, sl_stock *out)
 static void sink_answer(void *ctx, const char *line)
 {
     sl_scanner *s = ctx;
+    if (s->conf.output_device && s->rd != NULL && s->ops->write != NULL) {
+        char buf[512];
+        /* CR LF: what a serial terminal or scanner display expects */
+        int n = snprintf(buf, sizeof buf, "%s\r\n", line);
+        if (n > 0 && (size_t)n < sizeof buf) {
+            int rc = s->ops->write(s->rd, buf, (size_t)n);
+            if (rc == SL_OK)
+                return;
+            report(s, SL_LOG_WARNING, "cannot send the answer to %s: %s", s->conf.device,
+                   sl_strerror(rc));
+        }
+    }
     if (s->conf.output[0] != '\0') {
         char buf[512];
         int n = snprintf(buf, sizeof buf, "%s\n", line);

@@ -155,6 +155,10 @@ int sl_plat_tty_baud_ok(unsigned baud);
  * is available now; SL_ERR_NOT_FOUND at end of file or when the device
  * went away (unplugged, tty hang-up); SL_ERR_IO. */
 int sl_plat_read(int fd, void *buf, size_t n, size_t *got);
+/* Write all of data to a non-blocking device (a serial scanner's own
+ * output), waiting at most timeout_ms for room.  SL_OK; SL_ERR_BUSY when
+ * the device did not take it in time; SL_ERR_NOT_FOUND (gone), SL_ERR_IO. */
+int sl_plat_write_dev(int fd, const void *data, size_t len, int timeout_ms);
 /* Append data to a file (created mode 0640) in one write. */
 int sl_plat_append_file(const char *path, const void *data, size_t len);
 

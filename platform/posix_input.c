@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -198,6 +199,35 @@ int sl_plat_read(int fd, void *buf, size_t n, size_t *got)
             return SL_ERR_NOT_FOUND;
         return map_errno(errno);
     }
+}
+
+int sl_plat_write_dev(int fd, const void *data, size_t len, int timeout_ms)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w > 0) {
+            p += w;
+            len -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* bounded: a scanner that stopped reading must not stall the loop */
+            struct pollfd pf = {fd, POLLOUT, 0};
+            int r = poll(&pf, 1, timeout_ms);
+            if (r == 0)
+                return SL_ERR_BUSY;
+            if (r < 0 && errno != EINTR)
+                return SL_ERR_IO;
+            continue;
+        }
+        if (w < 0 && (errno == ENODEV || errno == EIO || errno == ENXIO))
+            return SL_ERR_NOT_FOUND;
+        return w < 0 ? map_errno(errno) : SL_ERR_IO;
+    }
+    return SL_OK;
 }
 
 int sl_plat_append_file(const char *path, const void *data, size_t len)

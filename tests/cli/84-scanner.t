@@ -11,7 +11,7 @@
 #   modes:  count (end code, idle timeout, expected on-hand from the stock
 #           catalog), damage, lookup (answers into an output file)
 . "$(dirname "$0")/lib.sh"
-plan 69
+plan 73
 
 FEED="$SL_BUILD/tests/scanfeed"
 CATFEED="$SL_BUILD/tests/catalog_feed"
@@ -296,6 +296,29 @@ is "$SCAN_RC" 0 "exit 0"
 is "$(sl journal list --json | wc -l)" "$((n_before + 2))" "lookup records nothing"
 like "$(tail -n 1 "$TMP/scan.out")" "scanner info: 2 scans, 0 recorded, 0 rejected .*2 lookups" \
     "lookup summary"
+
+# --- lookup answers back to a serial scanner (output = device) -------------------------
+mkfifo "$TMP/pty2.in"
+"$FEED" pty "$TMP/ttyLook" < "$TMP/pty2.in" > "$TMP/feed2.out" 2>&1 &
+FEED2_PID=$!
+exec 4> "$TMP/pty2.in"
+wait_for "$TMP/feed2.out" '^ready$'
+printf '[scanner.desk]\ndevice = %s/ttyLook\ntype = serial\nmode = lookup\noutput = device\n' \
+    "$TMP" > "$TMP/desk.conf"
+start_scan "$TMP/desk.conf" desk
+wait_for "$TMP/scan.out" "scanner desk: opened"
+printf '%s\n' "$A\\r" >&4
+wait_for "$TMP/feed2.out" "^desk: $A"
+ok $? "the answer goes back to the serial scanner"
+is "$(sed -n 2p "$TMP/feed2.out")" "desk: $A price 1.99 EUR (prices v3), on hand 3 (stock v1)" \
+    "the answer line on the device"
+unlike "$(cat "$TMP/scan.out")" "desk: $A price" "and not on stdout"
+stop_scan
+exec 4>&-
+wait "$FEED2_PID"
+printf '[scanner.d]\ndevice = /x\ntype = pipe\nmode = lookup\noutput = device\n' > "$TMP/bad.conf"
+STORELINK_CONFIG= "$SL_BIN" --config "$TMP/bad.conf" --state-dir "$TMP/state" scan 2> "$TMP/err"
+like "$(cat "$TMP/err")" "output = device: only for type serial" "output = device needs a serial scanner"
 
 # --- a regular file is not a scanner: it would be read again at every reopen -----------
 printf '%s\n' "$A" > "$TMP/plain.txt"

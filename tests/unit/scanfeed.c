@@ -4,7 +4,8 @@
  *   scanfeed pty LINK      a pseudo-terminal pair (posix_openpt): LINK is a
  *                          symlink to the terminal side, the one storelink
  *                          opens as a serial scanner; stdin lines are written
- *                          to the other side (see below)
+ *                          to the other side (see below), and what storelink
+ *                          writes to the device appears on stdout (CRs dropped)
  *   scanfeed events        stdin lines as struct input_event key presses on
  *                          stdout (US layout, Enter after each line), to feed
  *                          a FIFO read as type=pipe, format=input_event
@@ -22,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/input.h>
 #include <linux/uinput.h>
 #include <stdio.h>
@@ -194,6 +196,31 @@ static int open_uinput(char *path, size_t pathsz)
     return -1;
 }
 
+/* one stdin line: a command or data for the device */
+static int handle(const char *line, const char *mode, const char *link, int out)
+{
+    char data[1024];
+    if (strncmp(line, "!sleep ", 7) == 0) {
+        msleep(strtol(line + 7, NULL, 10));
+        return 0;
+    }
+    if (strcmp(line, "!hangup") == 0 && link != NULL) {
+        hangup(link);
+        return 0;
+    }
+    if (strcmp(line, "!plug") == 0 && link != NULL)
+        return plug(link);
+    size_t n = unescape(line, data, sizeof data);
+    int rc;
+    if (strcmp(mode, "pty") == 0)
+        rc = master >= 0 && write(master, data, n) == (ssize_t)n ? 0 : -1;
+    else
+        rc = type_line(out, data, n, 0);
+    if (rc != 0)
+        fprintf(stderr, "scanfeed: write failed: %s\n", strerror(errno));
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -219,31 +246,50 @@ int main(int argc, char **argv)
         fprintf(stderr, "scanfeed: unknown mode '%s'\n", mode);
         return 64;
     }
-    char line[1024], data[1024];
-    while (fgets(line, sizeof line, stdin) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "!sleep ", 7) == 0) {
-            msleep(strtol(line + 7, NULL, 10));
-            continue;
-        }
-        if (strcmp(line, "!hangup") == 0 && link != NULL) {
-            hangup(link);
-            continue;
-        }
-        if (strcmp(line, "!plug") == 0 && link != NULL) {
-            if (plug(link) != 0)
+    if (strcmp(mode, "pty") == 0) {
+        /* stdin lines and what storelink writes back to the device (lookup
+         * answers, printed on stdout without CR) in one poll loop; stdio
+         * buffering would hide lines from poll, hence read() */
+        char in[4096];
+        size_t n = 0;
+        for (;;) {
+            struct pollfd pf[2] = {{0, POLLIN, 0}, {master, POLLIN, 0}};
+            if (poll(pf, master >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
                 return 1;
-            continue;
+            if (master >= 0 && (pf[1].revents & POLLIN)) {
+                char b[512], o[512];
+                ssize_t r = read(master, b, sizeof b);
+                size_t k = 0;
+                for (ssize_t i = 0; i < r; i++)
+                    if (b[i] != '\r')
+                        o[k++] = b[i];
+                if (k > 0 && write(1, o, k) < 0)
+                    return 1;
+            }
+            if (!(pf[0].revents & (POLLIN | POLLHUP)))
+                continue;
+            ssize_t r = read(0, in + n, sizeof in - 1 - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            char *nl;
+            while ((nl = memchr(in, '\n', n)) != NULL) {
+                *nl = '\0';
+                if (handle(in, mode, link, out) != 0)
+                    return 1;
+                size_t used = (size_t)(nl - in) + 1;
+                memmove(in, nl + 1, n - used);
+                n -= used;
+            }
+            if (n == sizeof in - 1)
+                return 1;
         }
-        size_t n = unescape(line, data, sizeof data);
-        int rc;
-        if (strcmp(mode, "pty") == 0)
-            rc = master >= 0 && write(master, data, n) == (ssize_t)n ? 0 : -1;
-        else
-            rc = type_line(out, data, n, 0);
-        if (rc != 0) {
-            fprintf(stderr, "scanfeed: write failed: %s\n", strerror(errno));
-            return 1;
+    } else {
+        char line[1024];
+        while (fgets(line, sizeof line, stdin) != NULL) {
+            line[strcspn(line, "\n")] = '\0';
+            if (handle(line, mode, link, out) != 0)
+                return 1;
         }
     }
     if (strcmp(mode, "pty") == 0) {
