@@ -251,6 +251,7 @@ native-only:
 $(LIB_OBJS) $(APP_OBJS) $(MAIN_OBJS) $(HUB_OBJS) $(HUB_RUN_OBJS) $(HUB_APP_OBJS) \
 $(UNIT_TESTS:%=$(BUILD)/obj/tests/unit/%.o) $(BUILD)/obj/tests/unit/writer.o \
 $(BUILD)/obj/tests/unit/catalog_feed.o: toolchain/$(TARGET).mk
+$(BUILD)/obj/tests/unit/scanfeed.o: toolchain/$(TARGET).mk
 endif
 
 ifeq ($(SYSROOT_OWN),yes)
