@@ -11,7 +11,7 @@
 #   modes:  count (end code, idle timeout, expected on-hand from the stock
 #           catalog), damage, lookup (answers into an output file)
 . "$(dirname "$0")/lib.sh"
-plan 73
+plan 72
 
 FEED="$SL_BUILD/tests/scanfeed"
 CATFEED="$SL_BUILD/tests/catalog_feed"
