@@ -47,5 +47,6 @@ int sl__cmd_dlq(sl_cli *c, int argc, char **argv);
 int sl__cmd_trace(sl_cli *c, int argc, char **argv);
 /* "currency" for SL_REJ_CURRENCY ...: the hub's reject codes by name */
 const char *sl__dlq_code_name(uint32_t code);
+int sl__cmd_scan(sl_cli *c, int argc, char **argv);
 
 #endif

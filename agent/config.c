@@ -121,6 +121,9 @@ static int handler(void *user, const char *section, const char *name, const char
 {
     struct parse_ctx *pc = user;
     sl_config *cfg = pc->cfg;
+    /* [scanner.NAME] sections are read by agent/config_scanners.c */
+    if (strncmp(section, "scanner.", 8) == 0)
+        return 1;
     const struct key *k = NULL;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(name, keys[i].name) == 0 &&

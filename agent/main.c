@@ -29,6 +29,8 @@ static void usage(FILE *f)
         "                                     or ISO 8601, e.g. 2026-11-24T00:00:00Z)\n"
         "  stock SKU [--json]                 on-hand: catalog figure + this device's records\n"
         "  run                                the daemon: sync with the hub over MQTT/TLS\n"
+        "  scan [--scanner NAME]...           run the [scanner.NAME] barcode scanners in the\n"
+        "                                     foreground, recording into the journal\n"
         "  keygen [--out PATH]                create the device key (P-256, mode 0600)\n"
         "  csr --device ID --store S [--out PATH]  certificate request for the store CA\n"
         "  version                            print the version\n"
@@ -138,6 +140,8 @@ int main(int argc, char **argv)
         return sl__cmd_dlq(&c, n, args);
     if (strcmp(cmd, "trace") == 0)
         return sl__cmd_trace(&c, n, args);
+    if (strcmp(cmd, "scan") == 0)
+        return sl__cmd_scan(&c, n, args);
     sl__cli_err("unknown command '%s' (try 'storelink help')", cmd);
     return EX_USAGE_;
 }

@@ -151,4 +151,48 @@ int sl_plat_notify(const char *state);
  * of it. */
 uint64_t sl_plat_watchdog_usec(void);
 
+/* ---- input devices: barcode scanners (drivers/) ---------------------- */
+
+/* One evdev input event in a layout-independent form (struct input_event
+ * differs between 32- and 64-bit time_t). */
+typedef struct sl_input_ev {
+    uint16_t type, code;
+    int32_t value;
+} sl_input_ev;
+/* Open a device, FIFO or file for reading, non-blocking and close-on-exec,
+ * into *fd.  SL_ERR_NOT_FOUND (absent: a scanner not plugged in),
+ * SL_ERR_PERM, SL_ERR_IO. */
+int sl_plat_input_open(const char *path, int *fd);
+/* What an open fd is: 'c' character device, 'p' FIFO, 'f' regular file,
+ * '?' anything else or unknown.  A scanner reader must not read a regular
+ * file: it would reach its end, reopen it and read the same scans again. */
+int sl_plat_fd_kind(int fd);
+/* Grab an evdev device exclusively (EVIOCGRAB) so its key events reach
+ * nobody else (no scan typed into the focused application).  SL_ERR_BUSY
+ * when another process holds the grab, SL_ERR_USAGE when fd is not an
+ * evdev device. */
+int sl_plat_input_grab(int fd);
+/* Size of the kernel's struct input_event, and its conversion from /
+ * to those raw bytes (the tests write events into a pipe). */
+size_t sl_plat_input_event_size(void);
+void sl_plat_input_event_decode(const void *raw, sl_input_ev *ev);
+void sl_plat_input_event_encode(const sl_input_ev *ev, void *raw);
+/* Open a serial tty (USB CDC-ACM, RS-232) in raw mode at baud, 8N1, no
+ * flow control, no echo, non-blocking, not as controlling terminal.
+ * SL_ERR_USAGE for a speed sl_plat_tty_baud_ok() refuses; errors as
+ * sl_plat_input_open. */
+int sl_plat_tty_open(const char *path, unsigned baud, int *fd);
+/* 1 if baud is a speed the serial layer supports (1200 .. 230400). */
+int sl_plat_tty_baud_ok(unsigned baud);
+/* Read what is available: SL_OK with *got > 0; SL_ERR_BUSY when nothing
+ * is available now; SL_ERR_NOT_FOUND at end of file or when the device
+ * went away (unplugged, tty hang-up); SL_ERR_IO. */
+int sl_plat_read(int fd, void *buf, size_t n, size_t *got);
+/* Write all of data to a non-blocking device (a serial scanner's own
+ * output), waiting at most timeout_ms for room.  SL_OK; SL_ERR_BUSY when
+ * the device did not take it in time; SL_ERR_NOT_FOUND (gone), SL_ERR_IO. */
+int sl_plat_write_dev(int fd, const void *data, size_t len, int timeout_ms);
+/* Append data to a file (created mode 0640) in one write. */
+int sl_plat_append_file(const char *path, const void *data, size_t len);
+
 #endif

@@ -28,7 +28,7 @@ if [ -n "${SL_RUN:-}" ]; then
             "$2" "$SL_RUN" "$SL_RUN" "$2" > "$1" && chmod +x "$1"
     }
     wrap "$wrap_dir/storelink" "$SL_REAL_BUILD/storelink"
-    for h in writer catalog_feed; do
+    for h in writer catalog_feed scanfeed; do
         [ -x "$SL_REAL_BUILD/tests/$h" ] && wrap "$wrap_dir/tests/$h" "$SL_REAL_BUILD/tests/$h"
     done
     for t in "$SL_REAL_BUILD"/tests/test_*; do
