@@ -200,6 +200,43 @@ static void check_journal(struct doc *d, sl_cli *c, int full, sl_journal **jout,
     }
 }
 
+/* Permissions a thief or a curious colleague must not get past: the device
+ * key is the device's identity (0600), the state directory holds the
+ * journal (0700; 0750 when technicians read it through the service's
+ * group), the control socket 0660. */
+static void check_permissions(struct doc *d, sl_cli *c)
+{
+    unsigned mode;
+    long uid;
+    char sock[4200];
+    if (sl_plat_file_mode(c->cfg.key_file, &mode, &uid) == SL_OK) {
+        if (mode & 077)
+            report(d, R_FAIL, "permissions", "chmod 600 the key file",
+                   "%s is mode %04o: group or others can read the device key", c->cfg.key_file,
+                   mode);
+        else
+            report(d, R_OK, "permissions", NULL, "%s is mode %04o", c->cfg.key_file, mode);
+    }
+    if (sl_plat_file_mode(c->cfg.state_dir, &mode, &uid) == SL_OK) {
+        if (mode & 007)
+            report(d, R_WARN, "permissions", "chmod 700 the state directory (750 if technicians "
+                   "read it through the storelink group)", "%s is mode %04o: others can enter "
+                   "it", c->cfg.state_dir, mode);
+        else if (mode & 020)
+            report(d, R_WARN, "permissions", "chmod g-w the state directory",
+                   "%s is mode %04o: its group can write into it", c->cfg.state_dir, mode);
+        else
+            report(d, R_OK, "permissions", NULL, "%s is mode %04o", c->cfg.state_dir, mode);
+    }
+    if (c->cfg.control_socket[0])
+        snprintf(sock, sizeof sock, "%s", c->cfg.control_socket);
+    else
+        snprintf(sock, sizeof sock, "%.4000s/control.sock", c->cfg.state_dir);
+    if (sl_plat_file_mode(sock, &mode, &uid) == SL_OK && (mode & 007))
+        report(d, R_WARN, "permissions", "restart storelink run (it creates the socket 0660)",
+               "%s is mode %04o: any local user can talk to the daemon", sock, mode);
+}
+
 static void check_identity(struct doc *d, sl_cli *c, int64_t now, sl__identity *id)
 {
     char t[40];
@@ -439,6 +476,7 @@ int sl__cmd_doctor(sl_cli *c, int argc, char **argv)
     check_state_dir(&d, c->cfg.state_dir);
     check_journal(&d, c, full, &j, &info, &acked);
     check_identity(&d, c, now, &id);
+    check_permissions(&d, c);
     check_broker(&d, c, (int)timeout_s * 1000, &id, j, &info, acked, &peer_nb, &peer_na);
     check_clock(&d, sl_plat_now_ms(), peer_nb, peer_na);
     check_disk(&d, c->cfg.state_dir);

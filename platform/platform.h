@@ -118,6 +118,9 @@ int sl_plat_fs_stat(const char *path, uint64_t *avail, uint64_t *total);
 /* SL_OK if this process may create files in directory path (access(2):
  * nothing is created), SL_ERR_NOT_FOUND, SL_ERR_PERM (also read-only fs). */
 int sl_plat_access_write(const char *path);
+/* Permission bits (07777) and owner uid of path (not following a final
+ * symlink).  SL_OK, SL_ERR_NOT_FOUND, SL_ERR_PERM, SL_ERR_IO. */
+int sl_plat_file_mode(const char *path, unsigned *mode, long *uid);
 /* Resolve host within timeout_ms; the first address, numeric, into addr.
  * SL_OK, SL_ERR_NOT_FOUND (no such name), SL_ERR_BUSY (no answer in time);
  * why gets plain words either way. */

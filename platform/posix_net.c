@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -231,5 +232,15 @@ int sl_plat_sock_recv(int fd, void *buf, size_t len, int timeout_ms, size_t *got
     if (n < 0)
         return errno == EAGAIN || errno == EINTR ? SL_ERR_BUSY : SL_ERR_IO;
     *got = (size_t)n;
+    return SL_OK;
+}
+
+int sl_plat_file_mode(const char *path, unsigned *mode, long *uid)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? SL_ERR_NOT_FOUND : errno == EACCES ? SL_ERR_PERM : SL_ERR_IO;
+    *mode = (unsigned)st.st_mode & 07777;
+    *uid = (long)st.st_uid;
     return SL_OK;
 }

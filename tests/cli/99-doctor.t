@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/sync.sh"
 SILENT_PID=
 trap 'agent_kill dev-1; hub_kill hub-a; broker_stop; [ -n "$SILENT_PID" ] && kill "$SILENT_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
-plan 31
+plan 33
 
 sync_setup
 ok $? "broker started"
@@ -43,7 +43,7 @@ snap() { (cd "$TMP/dev-1" && ls -lR --time-style=full-iso . | grep -v lock.mdb; 
 snap > "$TMP/before"
 ag dev-1 doctor > "$TMP/ok.txt" 2>&1
 is "$?" 0 "daemon stopped, all well: exit 0"
-is "$(grep -c '^ok ' "$TMP/ok.txt")" 13 "13 checks, all ok"
+is "$(grep -c '^ok ' "$TMP/ok.txt")" 15 "15 checks, all ok"
 like "$(cat "$TMP/ok.txt")" "^ok +mqtt connect: CONNECT accepted as 'dev-1' \(stored session resumed\)" \
     "CONNECT accepted, the stored session resumed (clean start off)"
 like "$(cat "$TMP/ok.txt")" "^ok +mqtt publish: QoS 1 publish to storelink/v1/s-1/dev-1/status acknowledged" \
@@ -63,7 +63,7 @@ is "$(python3 -c 'import json,sys
 a = json.load(open(sys.argv[1]))
 ok = isinstance(a, list) and all(isinstance(e.get(k), str) for e in a for k in ("check", "result", "detail", "fix"))
 print(" ".join(e["check"] for e in a) if ok else "bad")' "$TMP/doc.json")" \
-    "config state dir journal certificate key issuer dns tcp tls mqtt connect mqtt publish clock disk" \
+    "config state dir journal certificate key issuer permissions permissions dns tcp tls mqtt connect mqtt publish clock disk" \
     "--json parses: an array of {check, result, detail, fix} in order"
 like "$(cat "$TMP/doc.json")" '"check":"journal","result":"ok","detail":"opens read-only; whole chain verified \(5 records' "--full verifies the whole chain"
 
@@ -73,6 +73,14 @@ ag dev-1 doctor > "$TMP/key.txt" 2>/dev/null
 is "$?" 1 "unknown key: exit 1 (warning)"
 like "$(cat "$TMP/key.txt")" "^warn +config: .*unknown key 'sync.brokr_port' \(did you mean 'broker_port'\?\)" "the unknown key is named with the nearest key"
 like "$(cat "$TMP/key.txt")" "fix: rename the key to 'broker_port'" "the fix names the key to use"
+
+# 3b. a device key others can read
+chmod 644 "$TMP/pki/dev-1.key"
+ag dev-1 doctor > "$TMP/perm.txt" 2>&1
+is "$?" 2 "key readable by others: exit 2"
+like "$(cat "$TMP/perm.txt")" "^fail +permissions: .*dev-1.key is mode 0644: group or others can read the device key" \
+    "the permissions check names the key and its mode"
+chmod 600 "$TMP/pki/dev-1.key"
 
 # 4. wrong CA: the TLS step names the CA problem
 agent_conf dev-1
