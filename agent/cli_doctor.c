@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "diag.h"
 #include "journal_internal.h"
 #include "platform.h"
@@ -292,6 +293,37 @@ static void check_identity(struct doc *d, sl_cli *c, int64_t now, sl__identity *
         report(d, R_OK, "issuer", NULL, "issued by the CA in %s", c->cfg.ca_file);
 }
 
+/* The status the daemon's last will would carry, with what doctor knows
+ * from the journal and the certificate, so the hub's fleet view keeps the
+ * device's backlog and health (docs/PROTOCOL.md "Status"). */
+static size_t offline_status(const struct doc *d, sl_journal *j, const sl_journal_info *info,
+                             uint64_t acked, const sl__identity *id, uint8_t *buf, size_t cap)
+{
+    sl__status st;
+    uint64_t dead = 0;
+    size_t len = 0;
+    sl__status_init(&st, 0, sl_plat_now_ms(), acked, info->last_seq, NULL);
+    sl__status_set_u(&st, SL_ST_UNACKED, info->last_seq > acked ? info->last_seq - acked : 0);
+    int64_t oldest = 0;
+    if (info->last_seq > acked) {
+        sl_record *rec = malloc(sizeof *rec);
+        if (rec != NULL && sl_journal_get(j, acked + 1, rec) == SL_OK)
+            oldest = rec->ev.ts_ms;
+        free(rec);
+    }
+    sl__status_set_i(&st, SL_ST_OLDEST_TS, oldest);
+    if (sl__journal_dead_count(j, &dead) == SL_OK)
+        sl__status_set_u(&st, SL_ST_DEAD, dead);
+    sl__status_set_u(&st, SL_ST_JOURNAL_USED, info->used_bytes);
+    sl__status_set_u(&st, SL_ST_JOURNAL_LIMIT, info->max_bytes);
+    if (id->cert_ok)
+        sl__status_set_i(&st, SL_ST_CERT_NOT_AFTER, id->not_after_ms);
+    /* the checks so far: a failing one makes the device failing */
+    sl__status_set_u(&st, SL_ST_HEALTH, d->worst >= R_FAIL ? SL_HEALTH_FAILING
+                                        : d->worst >= R_WARN ? SL_HEALTH_DEGRADED : SL_HEALTH_HEALTHY);
+    return sl__status_encode(&st, buf, cap, &len) == SL_OK ? len : 0;
+}
+
 static void check_broker(struct doc *d, sl_cli *c, int timeout_ms, const sl__identity *id,
                          sl_journal *j, const sl_journal_info *info, uint64_t acked,
                          int64_t *peer_nb, int64_t *peer_na)
@@ -391,7 +423,7 @@ static void check_broker(struct doc *d, sl_cli *c, int timeout_ms, const sl__ide
     uint8_t st[SL_STATUSMSG_MAX];
     snprintf(topic, sizeof topic, "%s/%s/%s/status", c->cfg.topic_prefix, c->cfg.store_id,
              c->cfg.device_id);
-    size_t n = sl__status_cbor("offline", sl_plat_now_ms(), acked, info->last_seq, st, sizeof st);
+    size_t n = offline_status(d, j, info, acked, id, st, sizeof st);
     rc = sl__probe_publish(p, topic, st, n, timeout_ms, &reason, why, sizeof why);
     report(d, rc == SL_OK ? R_OK : R_FAIL, "mqtt publish", reason == 0x87
            ? "the broker's ACL does not let this certificate's CN publish under its store: "
@@ -444,6 +476,7 @@ static void check_disk(struct doc *d, const char *dir)
 int sl__cmd_doctor(sl_cli *c, int argc, char **argv)
 {
     struct doc d = {0, 0, NULL};
+    sl__config_resolve_identity(&c->cfg);   /* the same defaults as run */
     int full = 0;
     uint64_t timeout_s = 5;
     for (int i = 1; i < argc; i++) {

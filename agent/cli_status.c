@@ -15,10 +15,10 @@
 #include "catalog.h"
 #include "catmsg.h"
 #include "cli.h"
+#include "config.h"
 #include "diag.h"
 #include "journal_internal.h"
 #include "platform.h"
-#include "statusmsg.h"
 #include "probe.h"
 
 #define DAY_MS 86400000LL
@@ -77,16 +77,6 @@ json_t *sl__daemon_view(const char *state_dir, int *running, long *pid)
     return dj;
 }
 
-size_t sl__status_cbor(const char *state, int64_t now_ms, uint64_t acked, uint64_t last_seq,
-                       uint8_t *buf, size_t cap)
-{
-    /* the one status encoder (agent/statusmsg.c), keys 1-5 only */
-    sl__status st;
-    size_t len = 0;
-    sl__status_init(&st, strcmp(state, "online") == 0, now_ms, acked, last_seq, NULL);
-    return sl__status_encode(&st, buf, cap, &len) == SL_OK ? len : 0;
-}
-
 struct verdict {
     int health;          /* 0 healthy, 1 degraded, 2 failing */
     json_t *problems;    /* [{severity, problem, fix}] */
@@ -127,6 +117,7 @@ static const char *jstr(json_t *o, const char *k)
 int sl__cmd_status(sl_cli *c, int argc, char **argv)
 {
     int json = 0;
+    sl__config_resolve_identity(&c->cfg);   /* the same defaults as run */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = 1;

@@ -75,6 +75,14 @@ void sl__config_defaults(sl_config *cfg)
     cfg->status_interval = 60;
 }
 
+void sl__config_resolve_identity(sl_config *cfg)
+{
+    if (cfg->key_file[0] == '\0')
+        snprintf(cfg->key_file, sizeof cfg->key_file, "%.4000s/device.key", cfg->state_dir);
+    if (cfg->cert_file[0] == '\0')
+        snprintf(cfg->cert_file, sizeof cfg->cert_file, "%.4000s/device.crt", cfg->state_dir);
+}
+
 static size_t edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b), row[64];

@@ -60,6 +60,10 @@ void sl__config_defaults(sl_config *cfg);
 int sl__config_load(sl_config *cfg, const char *path, int required, char *err,
                     size_t errsz);
 
+/* key_file and cert_file default to <state_dir>/device.key and
+ * device.crt (call after state_dir is final). */
+void sl__config_resolve_identity(sl_config *cfg);
+
 /* The known key nearest to name (edit distance), or NULL if none is close. */
 const char *sl__config_nearest_key(const char *name);
 

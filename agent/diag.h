@@ -15,10 +15,4 @@ void sl__human_bytes(uint64_t n, char *out, size_t outsz);
  * missing or unreadable).  *running is 1 when it says running and its pid
  * is alive (a daemon killed with -9 leaves running:true behind). */
 json_t *sl__daemon_view(const char *state_dir, int *running, long *pid);
-/* A status payload like the daemon's (docs/PROTOCOL.md "Status"):
- * CBOR {1: state, 2: now ms, 3: acked_through, 4: last_seq, 5: version}.
- * Returns its length, 0 when buf is too small. */
-size_t sl__status_cbor(const char *state, int64_t now_ms, uint64_t acked, uint64_t last_seq,
-                       uint8_t *buf, size_t cap);
-
 #endif

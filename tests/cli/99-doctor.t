@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/sync.sh"
 SILENT_PID=
 trap 'agent_kill dev-1; hub_kill hub-a; broker_stop; [ -n "$SILENT_PID" ] && kill "$SILENT_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
-plan 33
+plan 34
 
 sync_setup
 ok $? "broker started"
@@ -50,6 +50,8 @@ like "$(cat "$TMP/ok.txt")" "^ok +mqtt publish: QoS 1 publish to storelink/v1/s-
     "the device may publish to its own topic (PUBACK checked)"
 snap > "$TMP/after"
 is "$(cmp "$TMP/before" "$TMP/after" && echo same)" same "nothing in the state dir changed"
+wait_for 5 '"$HUB_BIN" --config "$TMP/hub-a.conf" devices --json | grep -q "\"health\":\"healthy\""'
+ok $? "the hub's fleet view still has the device's health after doctor's offline status"
 : > "$TMP/dev-1.log"
 agent_start dev-1
 wait_for 15 "grep -q 'ignoring malformed ack (1 bytes)' '$TMP/dev-1.log'"
