@@ -138,7 +138,7 @@ UNIT_TESTS += test_scanner
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
-.PHONY: all clean install deps test demo bench check-clang stress
+.PHONY: all clean install deps test demo bench check-clang stress soak
 ifeq ($(TARGET),native)
 all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(BUILD)/storelink-hub
 else
@@ -243,6 +243,13 @@ stress: build/.deps-stamp
 	./toolchain/deps.sh stress
 	$(MAKE) all $(REL_BINS)
 	BUILD=$(BUILD) STRESS_SCALE=$(STRESS_SCALE) ./tests/reliability/run.sh
+
+# make soak SOAK_MIN=N: N minutes of recording with broker restarts and link
+# faults, RSS and descriptors over time (not in CI)
+SOAK_MIN ?= 10
+soak: build/.deps-stamp
+	$(MAKE) all $(REL_BINS)
+	BUILD=$(BUILD) SOAK_MIN=$(SOAK_MIN) ./tests/reliability/soak.sh
 
 demo: build/.deps-stamp
 	$(MAKE) all
