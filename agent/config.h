@@ -45,6 +45,9 @@ typedef struct sl_config {
      * root and the daemon's own uid may use it */
     char control_socket[108];
     char admin_group[65];
+    /* [day]: the business day (bizday.h), IANA zone and HH:MM */
+    char timezone[65];
+    uint32_t day_end_min;
     /* unknown keys: reported, not fatal (an older binary must start with a
      * newer config during a staged roll-out) */
     unsigned n_warn;
