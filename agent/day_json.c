@@ -78,8 +78,9 @@ json_t *sl__day_json(const sl_day_close *d)
 void sl__day_print(FILE *f, const sl_day_close *d)
 {
     char m1[48], m2[48], hex[65];
-    if (d->records == 0)
-        fprintf(f, "records       0\n");
+    if (d->records == 0 || d->last_seq == 0)
+        fprintf(f, "records       %llu, %llu with an untrusted clock\n",
+                (unsigned long long)d->records, (unsigned long long)d->clock_untrusted);
     else
         fprintf(f, "records       %llu (seq %llu..%llu), %llu with an untrusted clock\n",
                 (unsigned long long)d->records, (unsigned long long)d->first_seq,

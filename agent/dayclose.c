@@ -149,6 +149,56 @@ int sl__day_add(sl_day_close *d, const sl_record *rec)
     return SL_OK;
 }
 
+int sl__day_merge(sl_day_close *into, const sl_day_close *from)
+{
+    long at;
+    for (size_t i = 0; i < from->n_totals; i++) {
+        sl_day_total key = from->totals[i];
+        key.count = 0;
+        key.amount = key.tax = 0;
+        FIND_OR_INSERT(into->totals, into->n_totals, SL_DAY_MAX_TOTALS, &key, cmp_total, at);
+        if (at < 0)
+            return SL_ERR_TOO_LARGE;
+        into->totals[at].count += from->totals[i].count;
+        if (add64(&into->totals[at].amount, from->totals[i].amount) != SL_OK ||
+            add64(&into->totals[at].tax, from->totals[i].tax) != SL_OK)
+            return SL_ERR_TOO_LARGE;
+    }
+    for (size_t i = 0; i < from->n_methods; i++) {
+        sl_day_method key = from->methods[i];
+        key.count = 0;
+        key.amount = 0;
+        FIND_OR_INSERT(into->methods, into->n_methods, SL_DAY_MAX_METHODS, &key, cmp_method, at);
+        if (at < 0)
+            return SL_ERR_TOO_LARGE;
+        into->methods[at].count += from->methods[i].count;
+        if (add64(&into->methods[at].amount, from->methods[i].amount) != SL_OK)
+            return SL_ERR_TOO_LARGE;
+    }
+    for (size_t i = 0; i < from->n_units; i++) {
+        size_t k = 0;
+        while (k < into->n_units && into->units[k].reason < from->units[i].reason)
+            k++;
+        if (k == into->n_units || into->units[k].reason != from->units[i].reason) {
+            if (into->n_units >= SL_DAY_MAX_UNITS)
+                return SL_ERR_TOO_LARGE;
+            memmove(&into->units[k + 1], &into->units[k],
+                    (into->n_units - k) * sizeof into->units[0]);
+            memset(&into->units[k], 0, sizeof into->units[k]);
+            into->units[k].reason = from->units[i].reason;
+            into->n_units++;
+        }
+        into->units[k].count += from->units[i].count;
+        if (add64(&into->units[k].qty_milli, from->units[i].qty_milli) != SL_OK)
+            return SL_ERR_TOO_LARGE;
+    }
+    into->records += from->records;
+    into->clock_untrusted += from->clock_untrusted;
+    into->first_seq = into->last_seq = 0;
+    memset(into->last_hash, 0, sizeof into->last_hash);
+    return SL_OK;
+}
+
 /* ---- comparison -------------------------------------------------------- */
 
 typedef struct diff_ctx {

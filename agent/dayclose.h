@@ -47,6 +47,11 @@ void sl__day_init(sl_day_close *d, int64_t day, const char *tz, uint32_t day_end
  * table is full or a sum overflows. */
 int sl__day_add(sl_day_close *d, const sl_record *rec);
 
+/* Add the totals of `from` to `into` (a store's consolidated day across
+ * devices); seq range and hash are cleared, they mean nothing across
+ * devices.  SL_OK or SL_ERR_TOO_LARGE. */
+int sl__day_merge(sl_day_close *into, const sl_day_close *from);
+
 /* Compare a close (a, named a_name) with a recomputation (b, b_name):
  * calls fn once per difference with a one-line description, returns the
  * number of differences.  Seq range, counts, every total row, and the

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "platform.h"
+#include "reconcile.h"
 #include "store.h"
 
 /* sysexits(3) */
@@ -41,6 +42,11 @@ static void usage(FILE *f)
         "                                      catalog key and publish it to the devices\n"
         "                                      (CSV header: sku,price,currency[,effective_from]\n"
         "                                      or sku,on_hand)\n"
+        "  reconcile --date YYYY-MM-DD [--store S] [--json]\n"
+        "                                      each device's day_close against the\n"
+        "                                      records stored here (exit 1: discrepancies)\n"
+        "  report day --date YYYY-MM-DD [--store S] [--json]\n"
+        "                                      a store's consolidated business day\n"
         "  catalog-keygen [--out KEY] [--pub PUB]\n"
         "                                      create the catalog key (default: [hub]\n"
         "                                      catalog_key) and its public half for the\n"
@@ -51,7 +57,7 @@ static void usage(FILE *f)
         "options:\n"
         "  --config PATH   configuration file (default " HUB_DEFAULT_CONFIG ")\n"
         "\n"
-        "exit codes: 0 ok, 64 usage, 65 invalid CSV, 66 no database or file,\n"
+        "exit codes: 0 ok, 1 reconcile found discrepancies, 64 usage, 65 invalid CSV, 66 no database or file,\n"
         "69 broker unreachable or refused us, 73 key exists, 74 I/O or database,\n"
         "78 configuration\n");
 }
@@ -464,7 +470,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "export") != 0 && strcmp(cmd, "devices") != 0 &&
         strcmp(cmd, "count") != 0 && strcmp(cmd, "publish") != 0 &&
-        strcmp(cmd, "catalog-keygen") != 0) {
+        strcmp(cmd, "catalog-keygen") != 0 && strcmp(cmd, "reconcile") != 0 &&
+        strcmp(cmd, "report") != 0) {
         err("unknown command '%s' (try 'storelink-hub help')", cmd);
         return EX_USAGE_;
     }
@@ -499,6 +506,10 @@ int main(int argc, char **argv)
         ex = cmd_publish(cfg, n, args);
     } else if (strcmp(cmd, "catalog-keygen") == 0) {
         ex = cmd_catalog_keygen(cfg, n, args);
+    } else if (strcmp(cmd, "reconcile") == 0) {
+        ex = hub_cmd_reconcile(cfg, n, args);
+    } else if (strcmp(cmd, "report") == 0) {
+        ex = hub_cmd_report(cfg, n, args);
     } else {
         ex = cmd_count(cfg, n, args);
     }
