@@ -104,35 +104,56 @@ static int today(const sl_config *cfg, int64_t now_ms, int64_t *day)
     return rc == SL_OK ? sl__bizday_of(&bd, now_ms, day) : rc;
 }
 
+/* days closed per run at most: a daemon that was down for longer closes
+ * the older days one by one and the rest in the last close */
+#define AUTO_CLOSE_MAX_DAYS 62
+
 int sl__day_auto_close(sl_journal *j, const sl_config *cfg, int64_t now_ms, uint64_t *wait_ms)
 {
-    int64_t day, start, end;
+    int64_t day, start, end, days[AUTO_CLOSE_MAX_DAYS];
+    size_t n = 0;
+    int more = 0;
     sl__bizday bd;
+    sl__day_state *st = malloc(sizeof *st);
+    sl_day_close *d = malloc(sizeof *d);
     *wait_ms = 60000;
-    int rc = sl__bizday_init(&bd, cfg->timezone, cfg->day_end_min);
+    if (!cfg->auto_close) {
+        free(st);
+        free(d);
+        return SL_OK;
+    }
+    int rc = st && d ? sl__bizday_init(&bd, cfg->timezone, cfg->day_end_min) : SL_ERR_NOMEM;
     if (rc == SL_OK)
         rc = sl__bizday_of(&bd, now_ms, &day);
     if (rc == SL_OK)
         rc = sl__bizday_bounds(&bd, day, &start, &end);
-    if (rc != SL_OK)
-        return rc;
     /* wake at the next day end, but look at least once a minute: the wall
      * clock can be stepped while the monotonic timer runs */
-    if (end - now_ms < 60000)
+    if (rc == SL_OK && end - now_ms < 60000)
         *wait_ms = (uint64_t)(end - now_ms) + 1;
-    sl_day_close *d = malloc(sizeof *d);
-    close_out out;
-    if (d == NULL)
-        return SL_ERR_NOMEM;
-    rc = close_day(j, cfg, day - 1, now_ms, d, &out);
+    /* close every ended day that has records no close counted yet, in
+     * date order; a day without business gets no close (close-day can
+     * still make one) */
     if (rc == SL_OK)
-        sl_plat_log(SL_LOG_NOTICE, "closed business day %s as seq %llu: %llu records",
-                    d->date, (unsigned long long)out.seq, (unsigned long long)d->records);
-    else if (rc == SL_ERR_CONFLICT)
-        rc = SL_OK;   /* closed already (by hand, or earlier): nothing to do */
-    else
-        sl_plat_log(SL_LOG_ERR, "automatic day close: %s",
-                    out.why[0] ? out.why : sl_strerror(rc));
+        rc = sl__day_state_get(j, day, st);
+    if (rc == SL_OK)
+        rc = sl__day_open_days(j, &bd, st, days, AUTO_CLOSE_MAX_DAYS, &n, &more);
+    for (size_t i = 0; rc == SL_OK && i < n && days[i] < day; i++) {
+        close_out out;
+        rc = close_day(j, cfg, days[i], now_ms, d, &out);
+        if (rc == SL_OK)
+            sl_plat_log(SL_LOG_NOTICE, "closed business day %s as seq %llu: %llu records",
+                        d->date, (unsigned long long)out.seq, (unsigned long long)d->records);
+        else if (rc == SL_ERR_CONFLICT)
+            rc = SL_OK;   /* closed meanwhile (by hand): nothing to do */
+        else if (out.why[0])
+            sl_plat_log(SL_LOG_ERR, "automatic day close: %s", out.why);
+    }
+    if (rc != SL_OK)
+        sl_plat_log(SL_LOG_ERR, "automatic day close: %s", sl_strerror(rc));
+    if (rc == SL_OK && more)
+        *wait_ms = 1000;   /* more ended days to close: soon, not in a minute */
+    free(st);
     free(d);
     return rc;
 }

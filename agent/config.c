@@ -53,6 +53,7 @@ static const struct key keys[] = {
     STR("control", admin_group, admin_group, K_STR),
     STR("day", timezone, timezone, K_TZ),
     {"day", "day_end", K_HHMM, offsetof(sl_config, day_end_min), 0, 0, 0},
+    {"day", "auto_close", K_BOOL, offsetof(sl_config, auto_close), 0, 0, 1},
 };
 
 void sl__config_defaults(sl_config *cfg)
@@ -77,6 +78,7 @@ void sl__config_defaults(sl_config *cfg)
     cfg->alert_backlog_age = 3600;
     cfg->status_interval = 60;
     snprintf(cfg->timezone, sizeof cfg->timezone, "UTC");
+    cfg->auto_close = 1;
 }
 
 static size_t edit_distance(const char *a, const char *b)

@@ -325,6 +325,7 @@ static int state_cb(const sl_record *rec, void *ctx)
     st->has_last = 1;
     st->last_day = dd;
     st->last_seq = rec->seq;
+    st->last_through = rec->ev.day.through_seq;
     return 0;
 }
 
@@ -333,6 +334,55 @@ int sl__day_state_get(sl_journal *j, int64_t day, sl__day_state *st)
     state_ctx c = {day, st};
     memset(st, 0, sizeof *st);
     return sl__journal_foreach_nohash(j, 0, 0, state_cb, &c);
+}
+
+typedef struct open_ctx {
+    sl__bizday *bd;
+    const sl__day_state *st;
+    int64_t *days;
+    size_t max, n;
+    int more;
+} open_ctx;
+
+static int open_cb(const sl_record *rec, void *ctx)
+{
+    open_ctx *c = ctx;
+    const sl__day_state *st = c->st;
+    int64_t d;
+    size_t i;
+    if (rec->ev.kind == SL_KIND_DAY_CLOSE)
+        return 0;
+    int rc = sl__bizday_of(c->bd, rec->ev.ts_ms, &d);
+    if (rc != SL_OK)
+        return rc;
+    if (st->has_last && rec->seq <= st->last_through && d <= st->last_day)
+        return 0;   /* counted by a close already */
+    if (st->has_last && d <= st->last_day)
+        d = st->last_day + 1;
+    for (i = 0; i < c->n && c->days[i] < d; i++)
+        ;
+    if (i < c->n && c->days[i] == d)
+        return 0;
+    if (c->n == c->max) {
+        c->more = 1;
+        if (i == c->n)
+            return 0;   /* later than every day kept: the last close counts it */
+        c->n--;         /* drop the latest day kept for this earlier one */
+    }
+    memmove(&c->days[i + 1], &c->days[i], (c->n - i) * sizeof c->days[0]);
+    c->days[i] = d;
+    c->n++;
+    return 0;
+}
+
+int sl__day_open_days(sl_journal *j, sl__bizday *bd, const sl__day_state *st, int64_t *days,
+                      size_t max, size_t *n, int *more)
+{
+    open_ctx c = {bd, st, days, max, 0, 0};
+    int rc = sl__journal_foreach_nohash(j, 0, 0, open_cb, &c);
+    *n = c.n;
+    *more = c.more;
+    return rc;
 }
 
 typedef struct compute_ctx {

@@ -71,11 +71,20 @@ typedef struct sl__day_state {
     int has_last;                /* the last close of all */
     int64_t last_day;
     uint64_t last_seq;
+    uint64_t last_through;
     uint64_t tail_seq;           /* journal's last seq at the scan */
 } sl__day_state;
 
 /* Scan the journal for closes (one pass, no hashing). */
 int sl__day_state_get(sl_journal *j, int64_t day, sl__day_state *st);
+
+/* The distinct business days (ascending, at most max) of the records no
+ * close has counted yet (st from sl__day_state_get), by bd's zone.  A day
+ * at or before the last closed one is reported as the day after it (where
+ * such late records will be counted).  *more is set when later days were
+ * left out (a later call finds them once these are closed). */
+int sl__day_open_days(sl_journal *j, sl__bizday *bd, const sl__day_state *st, int64_t *days,
+                      size_t max, size_t *n, int *more);
 
 /* Compute day D from the journal with scope s into *d (records in seq
  * order; the chain hash of the last member is read back). */

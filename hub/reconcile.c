@@ -122,6 +122,7 @@ int hub_day_device(hub_store *st, const char *device, const char *store, int64_t
     p1.rec = rec;
     if (rc == SL_OK)
         rc = hub_store_foreach(st, 0, device, 0, p1_cb, &p1);
+    dv->zone_from_close = p1.have_tz;
     if (rc == SL_OK && dv->closed) {
         rc = sl__day_scope_of_close(s, &dv->close);
     } else if (rc == SL_OK) {
@@ -330,6 +331,27 @@ int hub_day_devices(hub_store *st, const char *store, hub_dev_list *l)
     return hub_store_devices(st, collect_dev, l);
 }
 
+int hub_day_zone(hub_store *st, const hub_dev_list *l, size_t i, const hub_day_opts *dflt,
+                 hub_day_opts *o)
+{
+    *o = *dflt;
+    hub_day_dev *dv = malloc(sizeof *dv);
+    if (dv == NULL)
+        return SL_ERR_NOMEM;
+    int rc = hub_day_device(st, l->dev[i][0], l->dev[i][1], 0, dflt, dv);
+    for (size_t k = 0; rc == SL_OK && !dv->zone_from_close && k < l->n; k++) {
+        if (k == i || strcmp(l->dev[k][1], l->dev[i][1]) != 0)
+            continue;
+        rc = hub_day_device(st, l->dev[k][0], l->dev[k][1], 0, dflt, dv);
+    }
+    if (rc == SL_OK && dv->zone_from_close) {
+        snprintf(o->tz, sizeof o->tz, "%s", dv->hub.timezone);
+        o->day_end_min = dv->hub.day_end_min;
+    }
+    free(dv);
+    return rc;
+}
+
 typedef struct print_ctx {
     const hub_day_dev *dv;
     json_t *arr;
@@ -369,7 +391,10 @@ int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
         printf("%-24s %-16s %-8s %10s %10s  %s\n", "DEVICE", "STORE", "CLOSED", "CLOSE_RECS",
                "HUB_RECS", "RESULT");
     for (size_t i = 0; rc == SL_OK && i < l.n; i++) {
-        rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &a.o, dv);
+        hub_day_opts zo;
+        rc = hub_day_zone(st, &l, i, &a.o, &zo);
+        if (rc == SL_OK)
+            rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &zo, dv);
         if (rc != SL_OK)
             break;
         if (!dv->closed && dv->hub.records == 0)
@@ -405,7 +430,10 @@ int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
     if (rc == SL_OK && !a.json) {
         /* the discrepancy lines after the table, one per line */
         for (size_t i = 0; rc == SL_OK && i < l.n; i++) {
-            rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &a.o, dv);
+            hub_day_opts zo;
+            rc = hub_day_zone(st, &l, i, &a.o, &zo);
+            if (rc == SL_OK)
+                rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &zo, dv);
             print_ctx p = {dv, NULL};
             if (rc == SL_OK)
                 hub_day_discrepancies(dv, print_line, &p);

@@ -29,6 +29,7 @@ typedef struct hub_day_dev {
     uint8_t hub_hash[32];        /* hub's hash at close.last_seq */
     uint64_t n_missing, missing[HUB_DAY_MAX_SEQS];   /* in the close's seq range */
     uint64_t n_rejected, rejected[HUB_DAY_MAX_SEQS]; /* members stored as rejected */
+    int zone_from_close;         /* the zone came from one of its closes */
 } hub_day_dev;
 
 /* The zone and day end for devices that never sent a close (the hub has
@@ -56,6 +57,12 @@ typedef struct hub_dev_list {
     char (*dev)[2][HUB_ID_MAX + 1];   /* [i][0] device, [i][1] store */
 } hub_dev_list;
 int hub_day_devices(hub_store *st, const char *store, hub_dev_list *l);
+
+/* The zone for device i of l: a device that never sent a close takes the
+ * zone another device of its store wrote into a close (one store, one time
+ * zone), else a->o.  *o is filled. */
+int hub_day_zone(hub_store *st, const hub_dev_list *l, size_t i, const hub_day_opts *dflt,
+                 hub_day_opts *o);
 
 /* storelink-hub reconcile / report day: argv[0] is the command.  Exit
  * codes as in main.c; reconcile exits 1 when anything does not reconcile. */

@@ -48,7 +48,10 @@ int hub_cmd_report(const hub_config *cfg, int argc, char **argv)
         printf("%-24s %-16s %-8s %8s  %s\n", "DEVICE", "STORE", "CLOSED", "RECORDS", "RECONCILES");
     }
     for (size_t i = 0; rc == SL_OK && i < l.n; i++) {
-        rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &a.o, dv);
+        hub_day_opts zo;
+        rc = hub_day_zone(st, &l, i, &a.o, &zo);
+        if (rc == SL_OK)
+            rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &zo, dv);
         if (rc != SL_OK || (!dv->closed && dv->hub.records == 0))
             continue;
         int n = hub_day_discrepancies(dv, NULL, NULL);

@@ -21,11 +21,16 @@ ok $? "broker with mutual TLS started on 127.0.0.1:$BROKER_PORT"
 hub_conf hub-a
 hub_start hub-a
 ok $? "hub running"
-for d in dev-1 dev-2 dev-3 dev-4; do
+for d in dev-1 dev-2 dev-4; do
     agent_conf $d "[day]
 timezone = Europe/Berlin
 day_end = 04:00"
 done
+# dev-3's days are closed by hand only (its POS runs close-day), and nobody did
+agent_conf dev-3 "[day]
+timezone = Europe/Berlin
+day_end = 04:00
+auto_close = no"
 
 sale() {  # sale TXN TS METHOD PRICE
     printf '{"kind":"sale","txn_id":"%s","ts":%s,"currency":"EUR","lines":[{"sku":"4006381333931","qty":2,"unit_price":%s,"tax":38}],"tenders":[{"method":"%s","amount":%s}]}\n' \
@@ -53,12 +58,12 @@ for d in dev-1 dev-2 dev-4; do
     ag $d record --file "$TMP/day.jsonl" > /dev/null &&
     ag $d close-day --date 2026-03-28 > /dev/null || exit 1
 done
-# the daemon also closes the last ended business day (the real yesterday) on
-# start: 5 events + the close of the 28th + that automatic close
+# the daemon closes the ended days that have records by itself, here the
+# 29th (S-3): 5 events + the close of the 28th + the close of the 29th
 sync_dev dev-1 7
 ok $? "dev-1 synced 7 records"
-is "$(ag dev-1 journal list --json | grep -c '"txn_id":"day-close:')" 2 \
-    "the daemon closed the last ended business day by itself"
+is "$(ag dev-1 journal list --json | grep -c '"txn_id":"day-close:2026-03-29"')" 1 \
+    "the daemon closed the ended 29th by itself"
 sync_dev dev-2 7
 ok $? "dev-2 synced"
 sync_dev dev-4 7
@@ -75,10 +80,9 @@ like "$out" "sales +6 +44\.22 EUR +tax 2\.28 EUR" "consolidated sales across the
 like "$out" "tender voucher +3 +31\.14 EUR" "consolidated per tender method"
 like "$out" "adj shrink +3 +-4\.500 units" "consolidated units adjusted"
 
-# dev-3 sells and syncs, but nobody closes its day (its daemon's automatic
-# close is for the real yesterday, a later date)
+# dev-3 sells and syncs, but nobody closes its days
 ag dev-3 record --file "$TMP/day.jsonl" > /dev/null
-sync_dev dev-3 6
+sync_dev dev-3 5
 ok $? "dev-3 synced without a close of the 28th"
 
 hub_stop hub-a
