@@ -89,7 +89,7 @@ void sl__day_print(FILE *f, const sl_day_close *d)
         const sl_day_total *t = &d->totals[i];
         sl__cli_money(t->amount, t->currency, m1, sizeof m1);
         sl__cli_money(t->tax, t->currency, m2, sizeof m2);
-        fprintf(f, "%-13s %5llu  %14s  tax %s\n", t->kind == SL_KIND_SALE ? "sales" : "returns",
+        fprintf(f, "%-16s %5llu  %14s  tax %s\n", t->kind == SL_KIND_SALE ? "sales" : "returns",
                 (unsigned long long)t->count, m1, m2);
     }
     for (size_t i = 0; i < d->n_methods; i++) {
@@ -98,7 +98,7 @@ void sl__day_print(FILE *f, const sl_day_close *d)
         snprintf(label, sizeof label, "%s %s", m->kind == SL_KIND_SALE ? "tender" : "refund",
                  m->method);
         sl__cli_money(m->amount, m->currency, m1, sizeof m1);
-        fprintf(f, "%-13s %5llu  %14s\n", label, (unsigned long long)m->count, m1);
+        fprintf(f, "%-16s %5llu  %14s\n", label, (unsigned long long)m->count, m1);
     }
     for (size_t i = 0; i < d->n_units; i++) {
         const sl_day_units *u = &d->units[i];
@@ -108,7 +108,7 @@ void sl__day_print(FILE *f, const sl_day_close *d)
         char qty[40];
         snprintf(qty, sizeof qty, "%s%llu.%03llu", u->qty_milli < 0 ? "-" : "",
                  (unsigned long long)(q / 1000), (unsigned long long)(q % 1000));
-        fprintf(f, "%-13s %5llu  %14s units\n", label, (unsigned long long)u->count, qty);
+        fprintf(f, "%-16s %5llu  %14s units\n", label, (unsigned long long)u->count, qty);
     }
     if (d->last_seq) {
         sl_hash_hex(d->last_hash, hex);
