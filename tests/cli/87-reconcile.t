@@ -75,6 +75,7 @@ like "$out" "2026-03-28: 3 devices, 0 discrepancies" "summary line"
 like "$(printf '%s\n' "$out" | grep '^dev-1 ')" "dev-1 +s-1 +yes +4 +4 +reconciles" "dev-1's close and the hub agree on 4 records"
 out=$(hub report day --date 2026-03-28 --store s-1)
 is "$?" 0 "hub report day exits 0"
+printf '%s\n' "$out" | sed 's/^/# /'
 like "$out" "devices +3 \(3 closed, 3 reconcile\)" "report counts devices and closes"
 like "$out" "sales +6 +44\.22 EUR +tax 2\.28 EUR" "consolidated sales across the devices"
 like "$out" "tender voucher +3 +31\.14 EUR" "consolidated per tender method"
