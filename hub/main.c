@@ -47,6 +47,8 @@ static void usage(FILE *f)
         "                                      records stored here (exit 1: discrepancies)\n"
         "  report day --date YYYY-MM-DD [--store S] [--json]\n"
         "                                      a store's consolidated business day\n"
+        "                                      (both: [--timezone TZ] [--day-end HH:MM]\n"
+        "                                      date devices that never sent a close)\n"
         "  catalog-keygen [--out KEY] [--pub PUB]\n"
         "                                      create the catalog key (default: [hub]\n"
         "                                      catalog_key) and its public half for the\n"
@@ -57,8 +59,9 @@ static void usage(FILE *f)
         "options:\n"
         "  --config PATH   configuration file (default " HUB_DEFAULT_CONFIG ")\n"
         "\n"
-        "exit codes: 0 ok, 1 reconcile found discrepancies, 64 usage, 65 invalid CSV, 66 no database or file,\n"
-        "69 broker unreachable or refused us, 73 key exists, 74 I/O or database,\n"
+        "exit codes: 0 ok, 1 reconcile found discrepancies, 64 usage, 65 invalid CSV,\n"
+        "66 no database or file, 69 broker unreachable or refused us, 73 key exists,\n"
+        "74 I/O or database,\n"
         "78 configuration\n");
 }
 
