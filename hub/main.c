@@ -61,8 +61,7 @@ static void usage(FILE *f)
         "\n"
         "exit codes: 0 ok, 1 reconcile found discrepancies, 64 usage, 65 invalid CSV,\n"
         "66 no database or file, 69 broker unreachable or refused us, 73 key exists,\n"
-        "74 I/O or database,\n"
-        "78 configuration\n");
+        "74 I/O or database, 78 configuration\n");
 }
 
 static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
