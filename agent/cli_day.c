@@ -131,6 +131,16 @@ int sl__day_auto_close(sl_journal *j, const sl_config *cfg, int64_t now_ms, uint
      * clock can be stepped while the monotonic timer runs */
     if (rc == SL_OK && end - now_ms < 60000)
         *wait_ms = (uint64_t)(end - now_ms) + 1;
+    /* Once per business day is enough: a record that arrives later for an
+     * ended day belongs to the next close anyway (dayclose.h), which is
+     * made when the current day ends.  The journal scans below then run
+     * once a day, not once a minute. */
+    static int64_t checked_day = INT64_MIN;
+    if (rc == SL_OK && day == checked_day) {
+        free(st);
+        free(d);
+        return SL_OK;
+    }
     /* close every ended day that has records no close counted yet, in
      * date order; a day without business gets no close (close-day can
      * still make one) */
@@ -153,6 +163,8 @@ int sl__day_auto_close(sl_journal *j, const sl_config *cfg, int64_t now_ms, uint
         sl_plat_log(SL_LOG_ERR, "automatic day close: %s", sl_strerror(rc));
     if (rc == SL_OK && more)
         *wait_ms = 1000;   /* more ended days to close: soon, not in a minute */
+    else if (rc == SL_OK)
+        checked_day = day;
     free(st);
     free(d);
     return rc;

@@ -332,24 +332,45 @@ int hub_day_devices(hub_store *st, const char *store, hub_dev_list *l)
 }
 
 int hub_day_zone(hub_store *st, const hub_dev_list *l, size_t i, const hub_day_opts *dflt,
-                 hub_day_opts *o)
+                 hub_zone_cache *zc, hub_day_opts *o)
 {
+    const char *store = l->dev[i][1];
+    size_t e;
     *o = *dflt;
-    hub_day_dev *dv = malloc(sizeof *dv);
-    if (dv == NULL)
-        return SL_ERR_NOMEM;
-    int rc = hub_day_device(st, l->dev[i][0], l->dev[i][1], 0, dflt, dv);
-    for (size_t k = 0; rc == SL_OK && !dv->zone_from_close && k < l->n; k++) {
-        if (k == i || strcmp(l->dev[k][1], l->dev[i][1]) != 0)
-            continue;
-        rc = hub_day_device(st, l->dev[k][0], l->dev[k][1], 0, dflt, dv);
+    for (e = 0; e < zc->n; e++)
+        if (strcmp(zc->e[e].store, store) == 0)
+            break;
+    if (e == zc->n) {
+        /* first device of this store: find the zone once, from the first
+         * of its devices that wrote a close */
+        hub_day_dev *dv = malloc(sizeof *dv);
+        if (dv == NULL)
+            return SL_ERR_NOMEM;
+        int rc = SL_OK, known = 0;
+        hub_day_opts found = *dflt;
+        for (size_t k = 0; rc == SL_OK && !known && k < l->n; k++) {
+            if (strcmp(l->dev[k][1], store) != 0)
+                continue;
+            rc = hub_day_device(st, l->dev[k][0], store, 0, dflt, dv);
+            if (rc == SL_OK && dv->zone_from_close) {
+                known = 1;
+                snprintf(found.tz, sizeof found.tz, "%s", dv->hub.timezone);
+                found.day_end_min = dv->hub.day_end_min;
+            }
+        }
+        free(dv);
+        if (rc != SL_OK)
+            return rc;
+        if (zc->n == HUB_ZONE_CACHE_MAX) {
+            *o = found;   /* too many stores to remember: ask again next time */
+            return SL_OK;
+        }
+        snprintf(zc->e[e].store, sizeof zc->e[e].store, "%s", store);
+        zc->e[e].o = found;
+        zc->n++;
     }
-    if (rc == SL_OK && dv->zone_from_close) {
-        snprintf(o->tz, sizeof o->tz, "%s", dv->hub.timezone);
-        o->day_end_min = dv->hub.day_end_min;
-    }
-    free(dv);
-    return rc;
+    *o = zc->e[e].o;
+    return SL_OK;
 }
 
 typedef struct print_ctx {
@@ -360,10 +381,7 @@ typedef struct print_ctx {
 static void print_line(const char *line, void *ctx)
 {
     print_ctx *p = ctx;
-    if (p->arr)
-        json_array_append_new(p->arr, json_string(line));
-    else
-        printf("discrepancy  %s (store %s): %s\n", p->dv->device, p->dv->store, line);
+    json_array_append_new(p->arr, json_string(line));
 }
 
 int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
@@ -383,16 +401,17 @@ int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
     }
     memset(&l, 0, sizeof l);
     hub_day_dev *dv = malloc(sizeof *dv);
-    json_t *out = a.json ? json_object() : NULL, *devs = a.json ? json_array() : NULL;
+    hub_zone_cache *zc = calloc(1, sizeof *zc);
+    json_t *out = json_object(), *devs = json_array();
     int total = 0, ndev = 0;
     sl__date_format(a.day, date);
-    rc = dv ? hub_day_devices(st, a.store, &l) : SL_ERR_NOMEM;
+    rc = dv && zc && out && devs ? hub_day_devices(st, a.store, &l) : SL_ERR_NOMEM;
     if (!a.json && rc == SL_OK)
         printf("%-24s %-16s %-8s %10s %10s  %s\n", "DEVICE", "STORE", "CLOSED", "CLOSE_RECS",
                "HUB_RECS", "RESULT");
     for (size_t i = 0; rc == SL_OK && i < l.n; i++) {
         hub_day_opts zo;
-        rc = hub_day_zone(st, &l, i, &a.o, &zo);
+        rc = hub_day_zone(st, &l, i, &a.o, zc, &zo);
         if (rc == SL_OK)
             rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &zo, dv);
         if (rc != SL_OK)
@@ -400,25 +419,24 @@ int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
         if (!dv->closed && dv->hub.records == 0)
             continue;   /* nothing sold, nothing closed: not part of this day */
         ndev++;
-        int n = hub_day_discrepancies(dv, NULL, NULL);
+        /* each device is computed once: its lines are kept (as JSON
+         * strings) and printed after the table */
+        json_t *o = json_object(), *lines = json_array();
+        print_ctx p = {dv, lines};
+        int n = hub_day_discrepancies(dv, print_line, &p);
         total += n;
-        if (a.json) {
-            json_t *o = json_object(), *lines = json_array();
-            print_ctx p = {dv, lines};
-            hub_day_discrepancies(dv, print_line, &p);
-            json_object_set_new(o, "device", json_string(dv->device));
-            json_object_set_new(o, "store", json_string(dv->store));
-            json_object_set_new(o, "closed", json_boolean(dv->closed));
-            if (dv->closed) {
-                json_object_set_new(o, "close_seq", json_integer((json_int_t)dv->close_seq));
-                json_object_set_new(o, "close_records",
-                                    json_integer((json_int_t)dv->close.records));
-            }
-            json_object_set_new(o, "hub_records", json_integer((json_int_t)dv->hub.records));
-            json_object_set_new(o, "reconciled", json_boolean(n == 0));
-            json_object_set_new(o, "discrepancies", lines);
-            json_array_append_new(devs, o);
-        } else {
+        json_object_set_new(o, "device", json_string(dv->device));
+        json_object_set_new(o, "store", json_string(dv->store));
+        json_object_set_new(o, "closed", json_boolean(dv->closed));
+        if (dv->closed) {
+            json_object_set_new(o, "close_seq", json_integer((json_int_t)dv->close_seq));
+            json_object_set_new(o, "close_records", json_integer((json_int_t)dv->close.records));
+        }
+        json_object_set_new(o, "hub_records", json_integer((json_int_t)dv->hub.records));
+        json_object_set_new(o, "reconciled", json_boolean(n == 0));
+        json_object_set_new(o, "discrepancies", lines);
+        json_array_append_new(devs, o);
+        if (!a.json) {
             char cr[24] = "-";
             if (dv->closed)
                 snprintf(cr, sizeof cr, "%llu", (unsigned long long)dv->close.records);
@@ -429,18 +447,18 @@ int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
     }
     if (rc == SL_OK && !a.json) {
         /* the discrepancy lines after the table, one per line */
-        for (size_t i = 0; rc == SL_OK && i < l.n; i++) {
-            hub_day_opts zo;
-            rc = hub_day_zone(st, &l, i, &a.o, &zo);
-            if (rc == SL_OK)
-                rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &zo, dv);
-            print_ctx p = {dv, NULL};
-            if (rc == SL_OK)
-                hub_day_discrepancies(dv, print_line, &p);
+        size_t i;
+        json_t *o;
+        json_array_foreach(devs, i, o) {
+            size_t k;
+            json_t *line;
+            json_array_foreach(json_object_get(o, "discrepancies"), k, line)
+                printf("discrepancy  %s (store %s): %s\n",
+                       json_string_value(json_object_get(o, "device")),
+                       json_string_value(json_object_get(o, "store")), json_string_value(line));
         }
-        if (rc == SL_OK)
-            printf("%s: %d device%s, %d discrepanc%s\n", date, ndev, ndev == 1 ? "" : "s", total,
-                   total == 1 ? "y" : "ies");
+        printf("%s: %d device%s, %d discrepanc%s\n", date, ndev, ndev == 1 ? "" : "s", total,
+               total == 1 ? "y" : "ies");
     }
     if (rc == SL_OK && a.json) {
         json_object_set_new(out, "date", json_string(date));
@@ -458,6 +476,7 @@ int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
     json_decref(devs);
     free(l.dev);
     free(dv);
+    free(zc);
     hub_store_close(st);
     if (rc != SL_OK) {
         fprintf(stderr, "storelink-hub: reconcile %s: %s\n", date, sl_strerror(rc));

@@ -58,11 +58,23 @@ typedef struct hub_dev_list {
 } hub_dev_list;
 int hub_day_devices(hub_store *st, const char *store, hub_dev_list *l);
 
-/* The zone for device i of l: a device that never sent a close takes the
- * zone another device of its store wrote into a close (one store, one time
- * zone), else a->o.  *o is filled. */
+/* Zones found per store (one store, one time zone), so each store's
+ * devices are scanned for it once per command. */
+#define HUB_ZONE_CACHE_MAX 256
+typedef struct hub_zone_cache {
+    size_t n;
+    struct {
+        char store[HUB_ID_MAX + 1];
+        hub_day_opts o;
+    } e[HUB_ZONE_CACHE_MAX];
+} hub_zone_cache;
+
+/* The fallback zone for device i of l, for when it never sent a close
+ * itself: the zone the first device of its store that did wrote into a
+ * close, else *dflt.  *o is filled; zc (zeroed before the first call)
+ * remembers each store's answer. */
 int hub_day_zone(hub_store *st, const hub_dev_list *l, size_t i, const hub_day_opts *dflt,
-                 hub_day_opts *o);
+                 hub_zone_cache *zc, hub_day_opts *o);
 
 /* storelink-hub reconcile / report day: argv[0] is the command.  Exit
  * codes as in main.c; reconcile exits 1 when anything does not reconcile. */

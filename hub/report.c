@@ -37,10 +37,11 @@ int hub_cmd_report(const hub_config *cfg, int argc, char **argv)
     memset(&l, 0, sizeof l);
     hub_day_dev *dv = malloc(sizeof *dv);
     sl_day_close *sum = malloc(sizeof *sum);
+    hub_zone_cache *zc = calloc(1, sizeof *zc);
     json_t *devs = a.json ? json_array() : NULL;
     int ndev = 0, nclosed = 0, nrecon = 0;
     sl__date_format(a.day, date);
-    rc = dv && sum ? hub_day_devices(st, a.store, &l) : SL_ERR_NOMEM;
+    rc = dv && sum && zc ? hub_day_devices(st, a.store, &l) : SL_ERR_NOMEM;
     if (rc == SL_OK)
         sl__day_init(sum, a.day, a.o.tz, a.o.day_end_min);
     if (rc == SL_OK && !a.json) {
@@ -49,7 +50,7 @@ int hub_cmd_report(const hub_config *cfg, int argc, char **argv)
     }
     for (size_t i = 0; rc == SL_OK && i < l.n; i++) {
         hub_day_opts zo;
-        rc = hub_day_zone(st, &l, i, &a.o, &zo);
+        rc = hub_day_zone(st, &l, i, &a.o, zc, &zo);
         if (rc == SL_OK)
             rc = hub_day_device(st, l.dev[i][0], l.dev[i][1], a.day, &zo, dv);
         if (rc != SL_OK || (!dv->closed && dv->hub.records == 0))
@@ -106,6 +107,7 @@ int hub_cmd_report(const hub_config *cfg, int argc, char **argv)
     free(l.dev);
     free(dv);
     free(sum);
+    free(zc);
     hub_store_close(st);
     if (rc != SL_OK) {
         fprintf(stderr, "storelink-hub: report day %s: %s\n", date, sl_strerror(rc));
