@@ -114,12 +114,17 @@ APP_SRCS += $(DRIVER_SRCS)
 LIB_SRCS += platform/posix_input.c
 SL_CFLAGS += -Idrivers
 MAIN_SRCS = agent/main.c
+# day close (issue 7): business days, Z-report records, reconciliation
+LIB_SRCS += agent/bizday.c agent/dayclose.c platform/posix_tz.c
+APP_SRCS += agent/day_json.c agent/cli_day.c
 # storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
 HUB_SRCS = hub/log.c hub/hub_config.c hub/store.c hub/ingest.c hub/export.c hub/catalog_pub.c \
            hub/fleet.c
 HUB_RUN_SRCS = hub/mqtt.c hub/posix_sys.c hub/main.c
 HUB_APP_SRCS = agent/json_event.c agent/cli_common.c
+HUB_SRCS += hub/reconcile.c hub/report.c
+HUB_APP_SRCS += agent/day_json.c
 HUB_PC_LIBS = sqlite3 libmosquitto
 HUB_PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HUB_PC_LIBS) 2>/dev/null)
 HUB_PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(HUB_PC_LIBS) 2>/dev/null)
@@ -135,6 +140,7 @@ UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test
              test_statusmsg test_fleet
 UNIT_TESTS += test_dlq
 UNIT_TESTS += test_scanner
+UNIT_TESTS += test_bizday
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

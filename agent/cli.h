@@ -48,5 +48,11 @@ int sl__cmd_trace(sl_cli *c, int argc, char **argv);
 /* "currency" for SL_REJ_CURRENCY ...: the hub's reject codes by name */
 const char *sl__dlq_code_name(uint32_t code);
 int sl__cmd_scan(sl_cli *c, int argc, char **argv);
+int sl__cmd_close_day(sl_cli *c, int argc, char **argv);
+int sl__cmd_report(sl_cli *c, int argc, char **argv);
+/* The daemon's close at day_end (cli_day.c): closes, in date order, every
+ * ended business day with records no close counted yet (nothing when
+ * [day] auto_close is off); *wait_ms says when to look again. */
+int sl__day_auto_close(sl_journal *j, const sl_config *cfg, int64_t now_ms, uint64_t *wait_ms);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "day_json.h"
 #include "event.h"
 #include "json_event.h"
 #include "platform.h"
@@ -26,6 +27,11 @@ static void summary(const sl_event *ev, char *out, size_t outsz)
     if (ev->kind == SL_KIND_DLQ_DROP) {
         snprintf(out, outsz, "drops dead letter %llu (%s) by %s",
                  (unsigned long long)ev->target_seq, ev->target_txn_id, ev->operator_name);
+        return;
+    }
+    if (ev->kind == SL_KIND_DAY_CLOSE) {
+        snprintf(out, outsz, "business day %s, %llu records", ev->day.date,
+                 (unsigned long long)ev->day.records);
         return;
     }
     if (ev->kind == SL_KIND_ADJUSTMENT) {
@@ -180,7 +186,13 @@ static int cmd_show(sl_cli *c, int argc, char **argv)
         free(rec);
         return EX_OK_;
     }
-    if (ev->kind == SL_KIND_ADJUSTMENT) {
+    if (ev->kind == SL_KIND_DAY_CLOSE) {
+        /* the Z-report rows; `report day` also checks them */
+        printf("date       %s (%s, day ends %02u:%02u), through seq %llu\n", ev->day.date,
+               ev->day.timezone, (ev->day.day_end_min / 60) % 100, ev->day.day_end_min % 60,
+               (unsigned long long)ev->day.through_seq);
+        sl__day_print(stdout, &ev->day);
+    } else if (ev->kind == SL_KIND_ADJUSTMENT) {
         printf("reason     %s\n", sl__reason_name(ev->reason));
         if (ev->location[0])
             printf("location   %s\n", ev->location);
@@ -192,7 +204,10 @@ static int cmd_show(sl_cli *c, int argc, char **argv)
     }
     if (ev->flags & SL_FLAG_CLOCK_UNSYNC)
         printf("clock      not synchronised when recorded\n");
-    printf("lines\n");
+    if (ev->flags & SL_FLAG_CLOCK_JUMP)
+        printf("clock      jumped against the monotonic clock when recorded\n");
+    if (ev->kind != SL_KIND_DAY_CLOSE)
+        printf("lines\n");
     for (size_t i = 0; i < ev->n_lines; i++) {
         const sl_line *l = &ev->lines[i];
         char q[32];
@@ -225,7 +240,7 @@ static int cmd_show(sl_cli *c, int argc, char **argv)
             printf("  %-20s %s\n", ev->tenders[i].method, m);
         }
     }
-    if (ev->kind != SL_KIND_ADJUSTMENT) {
+    if (ev->kind == SL_KIND_SALE || ev->kind == SL_KIND_RETURN) {
         int64_t tot = 0;
         if (sl_event_total(ev, &tot) != SL_OK)
             tot = 0;

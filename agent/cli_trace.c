@@ -38,6 +38,10 @@ static void amounts(const sl_event *ev, char *out, size_t outsz)
         snprintf(out, outsz, "drops dead letter %llu (%s)", (unsigned long long)ev->target_seq,
                  ev->target_txn_id);
         return;
+    case SL_KIND_DAY_CLOSE:
+        snprintf(out, outsz, "business day %s, %llu records", ev->day.date,
+                 (unsigned long long)ev->day.records);
+        return;
     case SL_KIND_NONE:
         break;
     }

@@ -26,6 +26,13 @@ enum {
     /* dlq_drop (13..19 reserved for dead letters) */
     SL_K_TARGET_SEQ = 13, SL_K_TARGET_TXN = 14, SL_K_NOTE = 15, SL_K_OPERATOR = 16,
 };
+/* day_close keys (20..39 reserved for it; docs/PROTOCOL.md "Day close") */
+enum {
+    SL_K_DAY_DATE = 20, SL_K_DAY_TZ = 21, SL_K_DAY_END = 22, SL_K_DAY_PREV = 23,
+    SL_K_DAY_FIRST = 24, SL_K_DAY_LAST = 25, SL_K_DAY_HASH = 26, SL_K_DAY_RECORDS = 27,
+    SL_K_DAY_UNTRUSTED = 28, SL_K_DAY_TOTALS = 29, SL_K_DAY_METHODS = 30, SL_K_DAY_UNITS = 31,
+    SL_K_DAY_THROUGH = 32,
+};
 enum {
     SL_KL_SKU = 1, SL_KL_QTY = 2, SL_KL_PRICE = 3, SL_KL_DISCOUNT = 4,
     SL_KL_TAX = 5, SL_KL_DISP = 6, SL_KL_EXPECTED = 7,
@@ -45,6 +52,12 @@ int sl__codec_encode(const sl_event *ev, int mode, uint64_t seq,
 int sl__codec_encode_ts(const sl_event *ev, int64_t ts_ms, int mode, uint64_t seq,
                         const uint8_t *prev, const char *wire_currency,
                         uint8_t *buf, size_t cap, size_t *len);
+
+/* The same with the record's flags given separately: the journal adds the
+ * clock-trust bits (SL_FLAG_CLOCK_MASK) it measured without copying ev. */
+int sl__codec_encode_flags(const sl_event *ev, int64_t ts_ms, uint32_t flags, int mode,
+                           uint64_t seq, const uint8_t *prev, const char *wire_currency,
+                           uint8_t *buf, size_t cap, size_t *len);
 
 /* Decode a record.  mode says which fields must be present (as encoded).
  * seq/prev may be NULL when mode has none.  For SL_ENC_WIRE a missing

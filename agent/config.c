@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bizday.h"
 #include "config.h"
 #include "event.h"
 #include "platform.h"
 #include "storelink.h"
 
-enum ktype { K_STR, K_ID, K_U64, K_LOGLEVEL, K_BOOL };
+enum ktype { K_STR, K_ID, K_U64, K_LOGLEVEL, K_BOOL, K_TZ, K_HHMM };
 
 struct key {
     const char *section;
@@ -50,6 +51,9 @@ static const struct key keys[] = {
     STR("status", metrics_file, metrics_file, K_STR),
     STR("control", control_socket, control_socket, K_STR),
     STR("control", admin_group, admin_group, K_STR),
+    STR("day", timezone, timezone, K_TZ),
+    {"day", "day_end", K_HHMM, offsetof(sl_config, day_end_min), 0, 0, 0},
+    {"day", "auto_close", K_BOOL, offsetof(sl_config, auto_close), 0, 0, 1},
 };
 
 void sl__config_defaults(sl_config *cfg)
@@ -73,6 +77,8 @@ void sl__config_defaults(sl_config *cfg)
     cfg->compress = 1;
     cfg->alert_backlog_age = 3600;
     cfg->status_interval = 60;
+    snprintf(cfg->timezone, sizeof cfg->timezone, "UTC");
+    cfg->auto_close = 1;
 }
 
 void sl__config_resolve_identity(sl_config *cfg)
@@ -204,6 +210,27 @@ static int handler(void *user, const char *section, const char *name, const char
             return 0;
         }
         memcpy(dst, &b, sizeof b);
+        return 1;
+    }
+    case K_TZ: {
+        int rc = strlen(value) >= k->size ? SL_ERR_INVALID : sl_plat_tz_check(value);
+        if (rc != SL_OK) {
+            snprintf(pc->msg, sizeof pc->msg, "%s: %s", k->name,
+                     rc == SL_ERR_NOT_FOUND ? "no such time zone (an IANA name such as "
+                                              "Europe/Berlin, from the tzdata package)"
+                                            : "must be an IANA name such as Europe/Berlin");
+            return 0;
+        }
+        memcpy(dst, value, strlen(value) + 1);
+        return 1;
+    }
+    case K_HHMM: {
+        uint32_t min;
+        if (sl__hhmm_parse(value, &min) != 0) {
+            snprintf(pc->msg, sizeof pc->msg, "%s: must be HH:MM (00:00 to 23:59)", k->name);
+            return 0;
+        }
+        memcpy(dst, &min, sizeof min);
         return 1;
     }
     case K_LOGLEVEL: {

@@ -45,6 +45,10 @@ typedef struct sl_config {
      * root and the daemon's own uid may use it */
     char control_socket[108];
     char admin_group[65];
+    /* [day]: the business day (bizday.h), IANA zone and HH:MM */
+    char timezone[65];
+    uint32_t day_end_min;
+    uint64_t auto_close;         /* 0/1: the daemon closes ended days */
     /* unknown keys: reported, not fatal (an older binary must start with a
      * newer config during a staged roll-out) */
     unsigned n_warn;

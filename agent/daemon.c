@@ -55,6 +55,7 @@ struct daemon {
     uint64_t state_written;
     int64_t cert_not_before, cert_not_after;   /* our own certificate */
     uint64_t next_prune;
+    uint64_t next_dayclose;   /* mono ms: automatic close at day_end (cli_day.c) */
     /* the offline catalog (only with catalog_pubkey set) */
     sl_catalog *cat;
     sl__pub *catpub;
@@ -499,6 +500,11 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             try_connect(&d);
         if (!stopping && now >= d.next_prune)
             prune(&d, now);
+        if (!stopping && now >= d.next_dayclose) {
+            uint64_t wait_ms;
+            sl__day_auto_close(d.j, cfg, sl_plat_now_ms(), &wait_ms);
+            d.next_dayclose = now + wait_ms;
+        }
         uint64_t next = sl__sync_tick(d.sync, now);
         if (stopping && (sl__sync_idle(d.sync) || now >= stop_deadline ||
                          !sl__mqtt_is_connected(d.mqtt)))
@@ -523,6 +529,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             wake = d.next_wd;
         if (!stopping && d.next_prune < wake)
             wake = d.next_prune;
+        if (!stopping && d.next_dayclose < wake)
+            wake = d.next_dayclose;
         if (d.state_dirty) {
             if (now >= d.state_written + 1000)
                 write_state(&d, 1);

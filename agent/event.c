@@ -89,6 +89,7 @@ const char *sl__kind_name(sl_kind k)
     case SL_KIND_RETURN: return "return";
     case SL_KIND_ADJUSTMENT: return "adjustment";
     case SL_KIND_DLQ_DROP: return "dlq_drop";
+    case SL_KIND_DAY_CLOSE: return "day_close";
     case SL_KIND_NONE: break;
     }
     return "unknown";
@@ -495,6 +496,35 @@ static int check_dlq_drop(const sl_event *ev, sl_problem *p)
     return sl__check_text(ev->operator_name, SL_TEXT_MAX, "operator", p);
 }
 
+/* A day close is made by close-day from the journal itself; these rules
+ * only keep a malformed one out (docs/PROTOCOL.md "Day close"). */
+static int check_day_close(const sl_event *ev, sl_problem *p)
+{
+    const sl_day_close *d = &ev->day;
+    char want[SL_TXN_ID_MAX + 1];
+    if (strlen(d->date) != 10 || d->date[4] != '-' || d->date[7] != '-' ||
+        strspn(d->date, "0123456789-") != 10)
+        return fail(p, "day.date", "must be YYYY-MM-DD");
+    snprintf(want, sizeof want, "day-close:%s", d->date);
+    if (strcmp(ev->txn_id, want) != 0)
+        return fail(p, "txn_id", "must be day-close:<date> on a day close");
+    if (d->timezone[0] == '\0' || d->day_end_min >= 1440)
+        return fail(p, "day.timezone", "and day_end are required");
+    if (d->prev_date[0] != '\0' && strlen(d->prev_date) != 10)
+        return fail(p, "day.prev", "date must be YYYY-MM-DD");
+    if (d->first_seq > d->last_seq || (d->records == 0) != (d->last_seq == 0) ||
+        d->last_seq > d->through_seq || d->prev_seq > d->through_seq ||
+        d->clock_untrusted > d->records)
+        return fail(p, "day.records", "first/last seq and counts disagree");
+    if (d->n_totals > SL_DAY_MAX_TOTALS || d->n_methods > SL_DAY_MAX_METHODS ||
+        d->n_units > SL_DAY_MAX_UNITS)
+        return fail(p, "day", "too many rows");
+    if (ev->n_lines || ev->n_tenders || ev->currency[0] || ev->reason || ev->location[0] ||
+        ev->original_txn_id[0] || (ev->flags & SL_FLAG_TAX_INCLUDED))
+        return fail(p, "kind", "a day close carries no lines, tenders or event fields");
+    return SL_OK;
+}
+
 int sl_event_validate(const sl_event *ev, sl_problem *p)
 {
     int rc;
@@ -502,23 +532,26 @@ int sl_event_validate(const sl_event *ev, sl_problem *p)
     if (ev->kind == SL_KIND_DLQ_DROP) {
         if ((rc = check_ascii_id(ev->txn_id, "txn_id", 1, p)) != SL_OK)
             return rc;
-        if (ev->flags & ~(uint32_t)SL_FLAG_CLOCK_UNSYNC)
+        if (ev->flags & ~(uint32_t)SL_FLAG_CLOCK_MASK)
             return fail(p, "flags", "has unknown bits");
         if (ev->ts_ms != 0 && (ev->ts_ms < 946684800000LL || ev->ts_ms >= 4102444800000LL))
             return fail(p, "ts", "must be Unix milliseconds between 2000 and 2100");
         return check_dlq_drop(ev, p);
     }
-    if (ev->kind < SL_KIND_SALE || ev->kind > SL_KIND_ADJUSTMENT)
+    if ((ev->kind < SL_KIND_SALE || ev->kind > SL_KIND_ADJUSTMENT) &&
+        ev->kind != SL_KIND_DAY_CLOSE)
         return fail(p, "kind", "must be sale, return or adjustment");
     if (ev->target_seq || ev->target_txn_id[0] || ev->note[0] || ev->operator_name[0])
         return fail(p, "target_seq", "is allowed on dlq_drop records only");
     if ((rc = check_ascii_id(ev->txn_id, "txn_id", 1, p)) != SL_OK)
         return rc;
-    if (ev->flags & ~(uint32_t)(SL_FLAG_TAX_INCLUDED | SL_FLAG_CLOCK_UNSYNC))
+    if (ev->flags & ~(uint32_t)(SL_FLAG_TAX_INCLUDED | SL_FLAG_CLOCK_MASK))
         return fail(p, "flags", "has unknown bits");
     /* 2000-01-01 .. 2100-01-01: a clock reset to 1970 must be caught */
     if (ev->ts_ms != 0 && (ev->ts_ms < 946684800000LL || ev->ts_ms >= 4102444800000LL))
         return fail(p, "ts", "must be Unix milliseconds between 2000 and 2100");
+    if (ev->kind == SL_KIND_DAY_CLOSE)
+        return check_day_close(ev, p);
     if (ev->n_lines == 0)
         return fail(p, "lines", "must not be empty");
     if (ev->n_lines > SL_MAX_LINES)

@@ -315,12 +315,26 @@ static int decode_stored(const MDB_val *v, sl_record *rec)
  * Append ev inside txn.  Returns SL_OK (recorded or duplicate), SL_ERR_CONFLICT,
  * or an LMDB-mapped error that aborts the whole transaction.
  */
+/* The record flags for "made now" from the clock's trust (measured once per
+ * commit: every record in it was made now). */
+static uint32_t clock_flags(void)
+{
+    unsigned trust = sl_plat_clock_trust();
+    return ((trust & SL_PLAT_CLOCK_UNSYNC) ? SL_FLAG_CLOCK_UNSYNC : 0) |
+           ((trust & SL_PLAT_CLOCK_JUMP) ? SL_FLAG_CLOCK_JUMP : 0);
+}
+
 static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t now,
-                      uint64_t *tail_seq, uint8_t tail_hash[32], sl_result *res)
+                      uint32_t clock, uint64_t *tail_seq, uint8_t tail_hash[32],
+                      sl_result *res)
 {
     size_t clen, slen;
     uint8_t chash[32];
-    int rc = sl__codec_encode(ev, SL_ENC_CONTENT, 0, NULL, NULL, j->cbuf, sizeof j->cbuf, &clen);
+    /* the clock-trust bits are part of the record, so of its content hash
+     * too (journal verify recomputes it from the stored record) */
+    uint32_t flags = ev->flags | clock;
+    int rc = sl__codec_encode_flags(ev, ev->ts_ms, flags, SL_ENC_CONTENT, 0, NULL, NULL, j->cbuf,
+                                    sizeof j->cbuf, &clen);
     if (rc != SL_OK)
         return rc;
     sl__sha256(j->cbuf, clen, chash);
@@ -332,9 +346,7 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
             return SL_ERR_CORRUPT;
         uint64_t seq = get_be64(v.mv_data);
         int same = memcmp((uint8_t *)v.mv_data + 8, chash, 32) == 0;
-        if (same && ev->ts_ms != 0) {
-            /* an explicit ts must match too; an omitted one means "now"
-             * and a retry of the same sale naturally differs there */
+        if (!same || ev->ts_ms != 0) {
             uint8_t key[8];
             put_be64(key, seq);
             MDB_val rk = {8, key}, rv;
@@ -346,7 +358,22 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
                 rc = decode_stored(&rv, rec);
             else
                 rc = sl__mdb_err(rc);
-            same = rc == SL_OK && rec->ev.ts_ms == ev->ts_ms;
+            uint32_t alt = ev->flags | (rc == SL_OK ? rec->ev.flags & SL_FLAG_CLOCK_MASK : 0);
+            if (rc == SL_OK && !same && alt != flags) {
+                /* a retry is the same event even when the clock's trust
+                 * changed in between: compare with the original's bits */
+                uint8_t ahash[32];
+                rc = sl__codec_encode_flags(ev, ev->ts_ms, alt, SL_ENC_CONTENT, 0, NULL, NULL,
+                                            j->cbuf, sizeof j->cbuf, &clen);
+                if (rc == SL_OK) {
+                    sl__sha256(j->cbuf, clen, ahash);
+                    same = memcmp((uint8_t *)v.mv_data + 8, ahash, 32) == 0;
+                }
+            }
+            /* an explicit ts must match too; an omitted one means "now"
+             * and a retry of the same sale naturally differs there */
+            if (rc == SL_OK && same && ev->ts_ms != 0)
+                same = rec->ev.ts_ms == ev->ts_ms;
             free(rec);
             if (rc != SL_OK)
                 return rc;
@@ -369,8 +396,8 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
 
     uint64_t seq = *tail_seq + 1;
     /* the stored record carries the time it was recorded */
-    rc = sl__codec_encode_ts(ev, ev->ts_ms ? ev->ts_ms : now, SL_ENC_STORED, seq, tail_hash,
-                             NULL, j->buf, sizeof j->buf, &slen);
+    rc = sl__codec_encode_flags(ev, ev->ts_ms ? ev->ts_ms : now, flags, SL_ENC_STORED, seq,
+                                tail_hash, NULL, j->buf, sizeof j->buf, &slen);
     if (rc != SL_OK)
         return rc;
     uint8_t key[8], tv[40];
@@ -410,11 +437,12 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
             return rc;
         }
         int64_t now = sl_plat_now_ms();
+        uint32_t clock = clock_flags();
         uint64_t start_seq = tail_seq;
         for (size_t i = 0; i < n && rc == SL_OK; i++) {
             if (!valid[i])
                 continue;
-            rc = append_one(j, txn, evs[i], now, &tail_seq, tail_hash, &results[i]);
+            rc = append_one(j, txn, evs[i], now, clock, &tail_seq, tail_hash, &results[i]);
         }
         if (rc == SL_OK && tail_seq != start_seq) {
             uint8_t tv[40];
@@ -1233,7 +1261,8 @@ int sl__journal_dlq_drop(sl_journal *j, const sl_event *drop, uint64_t *seq, sl_
         if (rc == SL_OK)
             rc = read_tail(j, txn, &tail_seq, tail_hash);
         if (rc == SL_OK)
-            rc = append_one(j, txn, drop, sl_plat_now_ms(), &tail_seq, tail_hash, &res);
+            rc = append_one(j, txn, drop, sl_plat_now_ms(), clock_flags(), &tail_seq, tail_hash,
+                            &res);
         if (rc == SL_OK && res.err != SL_OK) {
             rc = res.err;
             if (problem)

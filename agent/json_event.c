@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "day_json.h"
 #include "json_event.h"
 
 static int fail(sl_problem *p, const char *field, const char *fmt, ...)
@@ -337,7 +338,7 @@ char *sl__json_record(const sl_record *rec)
         json_object_set_new(o, "reason", json_string(sl__reason_name(ev->reason)));
         if (ev->location[0])
             json_object_set_new(o, "location", json_string(ev->location));
-    } else {
+    } else if (ev->kind != SL_KIND_DAY_CLOSE) {
         json_object_set_new(o, "currency", json_string(ev->currency));
         if (ev->flags & SL_FLAG_TAX_INCLUDED)
             json_object_set_new(o, "tax_included", json_true());
@@ -346,6 +347,10 @@ char *sl__json_record(const sl_record *rec)
     }
     if (ev->flags & SL_FLAG_CLOCK_UNSYNC)
         json_object_set_new(o, "clock_unsynced", json_true());
+    if (ev->flags & SL_FLAG_CLOCK_JUMP)
+        json_object_set_new(o, "clock_jump", json_true());
+    if (ev->kind == SL_KIND_DAY_CLOSE)
+        json_object_set_new(o, "day", sl__day_json(&ev->day));
     json_t *lines = json_array();
     for (size_t i = 0; i < ev->n_lines; i++) {
         const sl_line *l = &ev->lines[i];
@@ -368,7 +373,7 @@ char *sl__json_record(const sl_record *rec)
         json_array_append_new(lines, jl);
     }
     json_object_set_new(o, "lines", lines);
-    if (ev->kind != SL_KIND_ADJUSTMENT) {
+    if (ev->kind == SL_KIND_SALE || ev->kind == SL_KIND_RETURN) {
         int64_t total = 0;
         json_t *ts = json_array();
         for (size_t i = 0; i < ev->n_tenders; i++) {

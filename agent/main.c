@@ -28,6 +28,8 @@ static void usage(FILE *f)
         "  price SKU [--at TIME] [--json]     price from the offline catalog (TIME: Unix ms\n"
         "                                     or ISO 8601, e.g. 2026-11-24T00:00:00Z)\n"
         "  stock SKU [--json]                 on-hand: catalog figure + this device's records\n"
+        "  close-day [--date YYYY-MM-DD] [--json]  close a business day (Z-report record)\n"
+        "  report day [--date YYYY-MM-DD] [--json] the day's Z-report from the journal\n"
         "  run                                the daemon: sync with the hub over MQTT/TLS\n"
         "  scan [--scanner NAME]...           run the [scanner.NAME] barcode scanners in the\n"
         "                                     foreground, recording into the journal\n"
@@ -130,6 +132,10 @@ int main(int argc, char **argv)
         return sl__cmd_stock(&c, n, args);
     if (strcmp(cmd, "run") == 0)
         return sl__cmd_run(&c, n, args);
+    if (strcmp(cmd, "close-day") == 0)
+        return sl__cmd_close_day(&c, n, args);
+    if (strcmp(cmd, "report") == 0)
+        return sl__cmd_report(&c, n, args);
     if (strcmp(cmd, "keygen") == 0)
         return sl__cmd_keygen(&c, n, args);
     if (strcmp(cmd, "csr") == 0)

@@ -75,7 +75,8 @@ struct walk {
 
 static int currency_ok(const hub_policy *pol, const sl_event *ev)
 {
-    if (pol->n_currencies == 0 || ev->kind == SL_KIND_ADJUSTMENT || ev->kind == SL_KIND_DLQ_DROP)
+    if (pol->n_currencies == 0 || ev->kind == SL_KIND_ADJUSTMENT || ev->kind == SL_KIND_DLQ_DROP ||
+        ev->kind == SL_KIND_DAY_CLOSE)
         return 1;
     for (size_t i = 0; i < pol->n_currencies; i++)
         if (strcmp(pol->currencies[i], ev->currency) == 0)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "platform.h"
+#include "reconcile.h"
 #include "store.h"
 
 /* sysexits(3) */
@@ -44,6 +45,13 @@ static void usage(FILE *f)
         "                                      catalog key and publish it to the devices\n"
         "                                      (CSV header: sku,price,currency[,effective_from]\n"
         "                                      or sku,on_hand)\n"
+        "  reconcile --date YYYY-MM-DD [--store S] [--json]\n"
+        "                                      each device's day_close against the\n"
+        "                                      records stored here (exit 1: discrepancies)\n"
+        "  report day --date YYYY-MM-DD [--store S] [--json]\n"
+        "                                      a store's consolidated business day\n"
+        "                                      (both: [--timezone TZ] [--day-end HH:MM]\n"
+        "                                      date devices that never sent a close)\n"
         "  catalog-keygen [--out KEY] [--pub PUB]\n"
         "                                      create the catalog key (default: [hub]\n"
         "                                      catalog_key) and its public half for the\n"
@@ -54,9 +62,9 @@ static void usage(FILE *f)
         "options:\n"
         "  --config PATH   configuration file (default " HUB_DEFAULT_CONFIG ")\n"
         "\n"
-        "exit codes: 0 ok, 64 usage, 65 invalid CSV, 66 no database or file,\n"
-        "69 broker unreachable or refused us, 73 key exists, 74 I/O or database,\n"
-        "78 configuration\n");
+        "exit codes: 0 ok, 1 reconcile found discrepancies, 64 usage, 65 invalid CSV,\n"
+        "66 no database or file, 69 broker unreachable or refused us, 73 key exists,\n"
+        "74 I/O or database, 78 configuration\n");
 }
 
 static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -438,7 +446,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "export") != 0 && strcmp(cmd, "devices") != 0 &&
         strcmp(cmd, "count") != 0 && strcmp(cmd, "publish") != 0 &&
-        strcmp(cmd, "catalog-keygen") != 0) {
+        strcmp(cmd, "catalog-keygen") != 0 && strcmp(cmd, "reconcile") != 0 &&
+        strcmp(cmd, "report") != 0) {
         err("unknown command '%s' (try 'storelink-hub help')", cmd);
         return EX_USAGE_;
     }
@@ -473,6 +482,10 @@ int main(int argc, char **argv)
         ex = cmd_publish(cfg, n, args);
     } else if (strcmp(cmd, "catalog-keygen") == 0) {
         ex = cmd_catalog_keygen(cfg, n, args);
+    } else if (strcmp(cmd, "reconcile") == 0) {
+        ex = hub_cmd_reconcile(cfg, n, args);
+    } else if (strcmp(cmd, "report") == 0) {
+        ex = hub_cmd_report(cfg, n, args);
     } else {
         ex = cmd_count(cfg, n, args);
     }

@@ -73,6 +73,7 @@ typedef enum sl_kind {
     SL_KIND_DLQ_DROP = 4,    /* an operator dropped a dead letter: written by
                                 `storelink dlq drop` only (sl_journal_record
                                 refuses it with SL_ERR_INVALID); read back */
+    SL_KIND_DAY_CLOSE = 5,   /* the day's Z-report (sl_day_close), written by close-day */
 } sl_kind;
 
 typedef enum sl_reason {
@@ -94,6 +95,10 @@ typedef enum sl_disposition {
 /* Record flags (bit set). */
 #define SL_FLAG_TAX_INCLUDED 0x01u  /* line prices include tax (VAT markets) */
 #define SL_FLAG_CLOCK_UNSYNC 0x02u  /* device clock not synchronised */
+#define SL_FLAG_CLOCK_JUMP 0x04u    /* wall clock jumped against the monotonic clock */
+/* Set by the journal itself when it records an event (never by the caller's
+ * choice alone): the clock-trust bits of docs/PROTOCOL.md "Clock trust". */
+#define SL_FLAG_CLOCK_MASK (SL_FLAG_CLOCK_UNSYNC | SL_FLAG_CLOCK_JUMP)
 
 typedef struct sl_line {
     char sku[SL_SKU_MAX + 1];
@@ -111,6 +116,51 @@ typedef struct sl_tender {
     char method[SL_METHOD_MAX + 1];   /* "cash", "card", "voucher", ... */
     int64_t amount;                   /* minor units, > 0 */
 } sl_tender;
+
+/* ---- the day close (Z-report) record, docs/PROTOCOL.md "Day close" ---- */
+#define SL_DAY_MAX_TOTALS 16     /* (kind, currency) rows */
+#define SL_DAY_MAX_METHODS 32    /* (kind, currency, method) rows */
+#define SL_DAY_MAX_UNITS 6       /* one row per adjustment reason */
+#define SL_TZ_MAX 64             /* IANA time zone name, bytes */
+
+typedef struct sl_day_total {    /* sales or returns in one currency */
+    uint8_t kind;                /* SL_KIND_SALE or SL_KIND_RETURN */
+    char currency[4];
+    uint64_t count;              /* events */
+    int64_t amount;              /* sum of event totals, minor units */
+    int64_t tax;                 /* sum of line tax, minor units */
+} sl_day_total;
+
+typedef struct sl_day_method {   /* tenders (sale) or refunds (return) */
+    uint8_t kind;
+    char currency[4];
+    char method[SL_METHOD_MAX + 1];
+    uint64_t count;              /* tender entries */
+    int64_t amount;
+} sl_day_method;
+
+typedef struct sl_day_units {    /* adjustments for one reason */
+    uint8_t reason;              /* sl_reason */
+    uint64_t count;              /* events */
+    int64_t qty_milli;           /* sum of line quantities (count: counted qty) */
+} sl_day_units;
+
+typedef struct sl_day_close {
+    char date[11];               /* business date "YYYY-MM-DD" */
+    char timezone[SL_TZ_MAX + 1];
+    uint32_t day_end_min;        /* minutes after local midnight, 0..1439 */
+    char prev_date[11];          /* the previous close ("" = none) */
+    uint64_t prev_seq;           /* its through_seq (0 = none) */
+    uint64_t through_seq;        /* the journal's last seq when the close was made */
+    uint64_t first_seq, last_seq;/* 0 when the day had no records */
+    uint8_t last_hash[32];       /* hash of record last_seq (zeros if none) */
+    uint64_t records;            /* records of the day */
+    uint64_t clock_untrusted;    /* of those, with a clock-trust flag */
+    size_t n_totals, n_methods, n_units;
+    sl_day_total totals[SL_DAY_MAX_TOTALS];      /* sorted by kind, currency */
+    sl_day_method methods[SL_DAY_MAX_METHODS];   /* sorted by kind, currency, method */
+    sl_day_units units[SL_DAY_MAX_UNITS];        /* sorted by reason */
+} sl_day_close;
 
 /*
  * One journal event.  The same struct is filled by the caller to record and
@@ -136,6 +186,7 @@ typedef struct sl_event {
     char target_txn_id[SL_TXN_ID_MAX + 1];
     char note[4 * SL_NOTE_MAX + 1];
     char operator_name[SL_TEXT_MAX + 1];
+    sl_day_close day;                        /* day_close only (no lines) */
 } sl_event;
 
 void sl_event_init(sl_event *ev, sl_kind kind, const char *txn_id);

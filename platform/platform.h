@@ -197,5 +197,31 @@ int sl_plat_read(int fd, void *buf, size_t n, size_t *got);
 int sl_plat_write_dev(int fd, const void *data, size_t len, int timeout_ms);
 /* Append data to a file (created mode 0640) in one write. */
 int sl_plat_append_file(const char *path, const void *data, size_t len);
+/* ---- time zones and clock trust (posix_tz.c) ---------------------- */
+
+/* SL_OK if name is an IANA time zone the C library can load: "UTC", or a
+ * TZif file under $TZDIR or /usr/share/zoneinfo (the name must be relative,
+ * [A-Za-z0-9_+-/], no ".." part).  SL_ERR_NOT_FOUND when there is no such
+ * zone, SL_ERR_INVALID for a malformed name. */
+int sl_plat_tz_check(const char *name);
+/* Offset of the zone's local time from UTC at instant utc_ms, in seconds
+ * east of Greenwich (so DST is whatever the zone says at that instant).
+ * Sets TZ for the call only and restores it: not thread-safe, like every
+ * localtime user.  SL_OK, SL_ERR_NOT_FOUND / SL_ERR_INVALID as above,
+ * SL_ERR_TOO_LARGE when utc_ms does not fit this system's time_t. */
+int sl_plat_tz_offset(const char *name, int64_t utc_ms, int32_t *offset_s);
+
+/* Whether records made now can trust the wall clock (docs/PROTOCOL.md
+ * "Clock trust"): SL_PLAT_CLOCK_UNSYNC when the kernel's NTP state says
+ * unsynchronised (adjtimex: TIME_ERROR, STA_UNSYNC, or maxerror of 16 s or
+ * more), SL_PLAT_CLOCK_JUMP when the wall clock moved more than
+ * SL_PLAT_CLOCK_JUMP_MS against the monotonic clock since the previous call
+ * in this process.  $STORELINK_CLOCK_STATE ("synced", "unsynced", "jump")
+ * overrides the measurement: the test hook, and a way to run on hosts
+ * whose NTP state the kernel does not know. */
+#define SL_PLAT_CLOCK_UNSYNC 0x1u
+#define SL_PLAT_CLOCK_JUMP 0x2u
+#define SL_PLAT_CLOCK_JUMP_MS 2000
+unsigned sl_plat_clock_trust(void);
 
 #endif

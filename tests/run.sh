@@ -45,6 +45,9 @@ if [ -n "${SL_RUN:-}" ]; then
     export SL_RUN SL_REAL_BUILD
 fi
 export CMOCKA_MESSAGE_OUTPUT=TAP
+# records carry the host's NTP state (docs/PROTOCOL.md "Clock trust"); tests
+# that want another state set it themselves
+export STORELINK_CLOCK_STATE="${STORELINK_CLOCK_STATE:-synced}"
 if [ "${SANITIZE:-}" = 1 ]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -15,6 +15,7 @@ for g in $groups; do
     build) pkgs="$pkgs gcc make pkg-config liblmdb-dev libcbor-dev libmbedtls-dev \
                  libmosquitto-dev libinih-dev libjansson-dev libzstd-dev libsqlite3-dev" ;;
     test)  pkgs="$pkgs libcmocka-dev perl mosquitto mosquitto-clients lmdb-utils openssl python3 \
+                 sqlite3 tzdata \
                  dpkg-dev" ;;
     bench) pkgs="$pkgs valgrind" ;;
     stress) pkgs="$pkgs fiu-utils faketime" ;;

@@ -3,6 +3,8 @@
 # SL_BIN is the storelink binary (set by tests/run.sh).
 : "${SL_BIN:=$(cd "$(dirname "$0")/../.." && pwd)/build/storelink}"
 : "${SL_BUILD:=$(dirname "$SL_BIN")}"
+# the host's NTP state must not change what tests record (clock trust flags)
+: "${STORELINK_CLOCK_STATE:=synced}"; export STORELINK_CLOCK_STATE
 _tap_n=0
 _tap_fail=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sltest.XXXXXX")
