@@ -100,9 +100,11 @@ LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.
            agent/journal.c agent/crypto.c agent/batch.c agent/ack.c agent/sync.c \
            agent/catmsg.c agent/catalog.c agent/timeparse.c agent/mdb.c platform/posix_time.c \
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
-           platform/posix_event.c platform/posix_notify.c
+           platform/posix_event.c platform/posix_notify.c \
+           platform/posix_sock.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
-           agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c
+           agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c \
+           agent/control.c agent/metrics.c agent/cli_ctl.c
 MAIN_SRCS = agent/main.c
 # storelink-hub, the central consumer (hub/): HUB_SRCS is its MQTT-free core,
 # linked by the unit test too; HUB_RUN_SRCS the network side and main.
@@ -120,7 +122,8 @@ HUB_OBJS = $(HUB_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_RUN_OBJS = $(HUB_RUN_SRCS:%.c=$(BUILD)/obj/%.o)
 HUB_APP_OBJS = $(HUB_APP_SRCS:%.c=$(BUILD)/obj/%.o)
 
-UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune test_notify
+UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test_catalog test_prune test_notify \
+             test_control
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

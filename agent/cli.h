@@ -39,5 +39,7 @@ int sl__cmd_price(sl_cli *c, int argc, char **argv);
 int sl__cmd_stock(sl_cli *c, int argc, char **argv);
 int sl__cmd_keygen(sl_cli *c, int argc, char **argv);
 int sl__cmd_csr(sl_cli *c, int argc, char **argv);
+int sl__cmd_sync(sl_cli *c, int argc, char **argv);
+int sl__cmd_tail(sl_cli *c, int argc, char **argv);
 
 #endif

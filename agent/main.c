@@ -24,6 +24,8 @@ static void usage(FILE *f)
         "                                     or ISO 8601, e.g. 2026-11-24T00:00:00Z)\n"
         "  stock SKU [--json]                 on-hand: catalog figure + this device's records\n"
         "  run                                the daemon: sync with the hub over MQTT/TLS\n"
+        "  sync now [--json]                  ask the running daemon to try the broker now\n"
+        "  tail [--json]                      follow records and sync events live\n"
         "  keygen [--out PATH]                create the device key (P-256, mode 0600)\n"
         "  csr --device ID --store S [--out PATH]  certificate request for the store CA\n"
         "  version                            print the version\n"
@@ -123,6 +125,10 @@ int main(int argc, char **argv)
         return sl__cmd_keygen(&c, n, args);
     if (strcmp(cmd, "csr") == 0)
         return sl__cmd_csr(&c, n, args);
+    if (strcmp(cmd, "sync") == 0)
+        return sl__cmd_sync(&c, n, args);
+    if (strcmp(cmd, "tail") == 0)
+        return sl__cmd_tail(&c, n, args);
     sl__cli_err("unknown command '%s' (try 'storelink help')", cmd);
     return EX_USAGE_;
 }
