@@ -290,7 +290,7 @@ static void write_state(struct daemon *d, int running)
     char path[4200];
     sl__sync_stats st;
     json_t *o = state_json(d, running);
-    char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     if (txt == NULL)
         return;
@@ -447,6 +447,10 @@ static void ev_sync(void *ctx, const sl__sync_event *ev)
     int64_t now = sl_plat_now_ms();
     switch (ev->type) {
     case SL_SYNC_EV_SENT:
+        /* followers hear of a record before they hear it was sent, even
+         * when the engine found it before the file watch woke us */
+        if (tailing(d) && ev->last > d->seen_seq)
+            announce_records(d);
         if (tailing(d))
             emit(d, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "event", "sent", "ts", (json_int_t)now,
                               "first", (json_int_t)ev->first, "last", (json_int_t)ev->last,
@@ -576,7 +580,7 @@ static void try_connect(struct daemon *d)
 
 static void dump_reply(json_t *o, char *out, size_t outsz)
 {
-    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *t = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     if (t != NULL && strlen(t) < outsz)
         memcpy(out, t, strlen(t) + 1);
     else

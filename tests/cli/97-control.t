@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap '[ -n "${TAIL_PID:-}" ] && kill "$TAIL_PID" 2>/dev/null; agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 46
+plan 47
 
 # jnum FILE KEY / jstr FILE KEY: a top-level field of a one-line JSON object
 jnum() { sed -n "s/.*\"$2\":\\(-\\{0,1\\}[0-9.]*\\).*/\\1/p" "$1"; }
@@ -71,14 +71,20 @@ ok "$([ "$left" -gt 5000 ] && echo 0 || echo 1)" "daemon.json: next attempt in $
 is "$(jstr "$STATE/daemon.json" last_error)" "connection refused" "daemon.json: last_error in plain words"
 like "$(jstr "$STATE/daemon.json" last_error_detail)" "connection to localhost:$PORT refused" \
     "daemon.json: the raw detail kept"
+at=$(jnum "$STATE/daemon.json" reconnect_at_ms)
 broker_start "$TMP/pki" "$PORT"
 t0=$(now_ms)
 ag dev-1 sync now --json > "$TMP/syncnow.out"; rc=$?
 is "$rc" 0 "sync now: exit 0"
 skipped=$(jnum "$TMP/syncnow.out" skipped_wait_ms)
-ok "$([ "${skipped:-0}" -gt 4000 ] && echo 0 || echo 1)" "sync now skipped ${skipped} ms of backoff"
-wait_for 3 'grep -q "\"connection\":\"connected\"" "$STATE/daemon.json"'
-ok $? "connected within 3 s of sync now ($(( $(now_ms) - t0 )) ms)"
+ok "$([ "${skipped:-0}" -gt 1000 ] && echo 0 || echo 1)" "sync now skipped ${skipped} ms of backoff"
+# normally within a second; the bound is loose for a loaded machine, the
+# proof is that the connection came before the scheduled attempt
+wait_for 10 'grep -q "\"connection\":\"connected\"" "$STATE/daemon.json"'
+ok $? "connected $(( $(now_ms) - t0 )) ms after sync now"
+since=$(jnum "$STATE/daemon.json" since_ms)
+ok "$([ "$since" -lt "$at" ] && echo 0 || echo 1)" \
+    "connected $(( at - since )) ms before the backoff's next attempt was due"
 wait_for 15 '[ "$(jnum "$STATE/daemon.json" acked_through)" = 3 ]'
 ok $? "the 3 offline records acknowledged"
 wait_for 5 '[ "$(metric acked_records_total)" = 3 ] && [ "$(metric connected)" = 1 ]'
