@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap '[ -n "${TAIL_PID:-}" ] && kill "$TAIL_PID" 2>/dev/null; agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 47
+plan 48
 
 # jnum FILE KEY / jstr FILE KEY: a top-level field of a one-line JSON object
 jnum() { sed -n "s/.*\"$2\":\\(-\\{0,1\\}[0-9.]*\\).*/\\1/p" "$1"; }
@@ -92,6 +92,13 @@ ok $? "metrics after the sync: acked_records_total 3, connected 1"
 is "$(metric backlog_records)" 0 "metrics after the sync: backlog 0"
 like "$(ag dev-1 sync now)" "^already connected to localhost:$PORT, 0 record\\(s\\) pending" \
     "sync now while connected: says so"
+
+# the retained status comes again every status_interval (5 s here) while
+# idle: the retained copy on subscribing, then a fresh one within 5 s
+# shellcheck disable=SC2046
+n=$(timeout 12 mosquitto_sub $(broker_client_opts "$TMP/pki" hub) -t 'storelink/v1/s-1/dev-1/status' \
+    -C 2 -W 10 -F '%t' 2>/dev/null | wc -l | tr -d ' ')
+is "$n" 2 "status republished every status_interval while idle"
 
 # ---- tail --json: recorded -> sent -> acked ------------------------------
 STORELINK_CONFIG='' "$SL_BIN" --config "$TMP/dev-1.conf" tail --json > "$TMP/tail.out" 2>&1 &
