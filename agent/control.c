@@ -91,12 +91,15 @@ int sl__control_path(const char *control_socket, const char *state_dir, char *ou
 const char *sl__control_error_class(const char *d)
 {
     /* the order matters: the certificate explanations (daemon.c explain())
-     * and CONNACK refusals carry words that the later rules also match */
+     * and refusals carry words that the later rules also match */
     static const struct { const char *needle, *cls; } rules[] = {
-        {"certificate expired", "not authorized"},
-        {"certificate not valid before", "not authorized"},
+        /* the broker's TLS layer refusing our certificate, or ours its */
+        {"certificate expired", "TLS verify failure"},
+        {"certificate not valid before", "TLS verify failure"},
         {"TLS handshake", "TLS verify failure"},
-        {"certificate refused", "not authorized"},
+        {"certificate refused", "TLS verify failure"},
+        /* MQTT level: CONNACK 0x87/0x86, PUBACK 0x87 (the ACL) */
+        {"not authorized", "not authorized"},
         {"Not authorized", "not authorized"},
         {"Bad user name or password", "not authorized"},
         {"broker refused batch", "broker refused a batch"},

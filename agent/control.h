@@ -38,7 +38,7 @@ int sl__control_peer_allowed(unsigned uid, unsigned gid, const unsigned *groups,
  * SL_ERR_INVALID with a one-line reason naming the field in err. */
 int sl__control_parse_line(const char *line, size_t len, int *cmd, char *err, size_t errsz);
 
-/* Plain words for a connection error's detail (as the daemon logs it):
+/* Plain words for a connection or sync error's detail (as logged):
  * "TLS verify failure", "not authorized", "connection refused", "DNS
  * failure", "timeout", "broker closed the connection", "broker refused a
  * batch", "hub refused a batch", or "error".  "" for an empty detail. */

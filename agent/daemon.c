@@ -258,7 +258,7 @@ static json_t *state_json(struct daemon *d, int running)
         "uptime_s", (json_int_t)((now - d->started_ms) / 1000), "version", SL_VERSION,
         "device", d->c->cfg.device_id, "store", d->c->cfg.store_id, "broker", broker,
         "connection", d->conn ? d->conn : "offline", "since_ms", (json_int_t)d->conn_since,
-        "last_error", sl__control_error_class(st.last_error), "last_error_detail", st.last_error,
+        "last_error", st.last_error, "last_error_class", sl__control_error_class(st.last_error),
         "inflight", (json_int_t)st.inflight,
         "acked_through", (json_int_t)st.acked_through, "last_seq", (json_int_t)st.last_seq,
         "backlog", (json_int_t)backlog,

@@ -68,9 +68,10 @@ ok $? "agent retried the absent broker five times"
 sleep 1.5   # daemon.json follows a change within a second
 left=$(( $(jnum "$STATE/daemon.json" reconnect_at_ms) - $(now_ms) ))
 ok "$([ "$left" -gt 5000 ] && echo 0 || echo 1)" "daemon.json: next attempt in ${left} ms (> 5 s)"
-is "$(jstr "$STATE/daemon.json" last_error)" "connection refused" "daemon.json: last_error in plain words"
-like "$(jstr "$STATE/daemon.json" last_error_detail)" "connection to localhost:$PORT refused" \
-    "daemon.json: the raw detail kept"
+is "$(jstr "$STATE/daemon.json" last_error_class)" "connection refused" \
+    "daemon.json: last_error_class in plain words"
+like "$(jstr "$STATE/daemon.json" last_error)" "connection to localhost:$PORT refused" \
+    "daemon.json: last_error keeps the detail"
 at=$(jnum "$STATE/daemon.json" reconnect_at_ms)
 broker_start "$TMP/pki" "$PORT"
 t0=$(now_ms)
