@@ -430,6 +430,7 @@ static void announce_records(struct daemon *d)
     d->seen_more = 0;
     if (sl_journal_info_get(d->j, &info) != SL_OK)
         return;
+    sl_plat_log(SL_LOG_DEBUG, "journal changed: last seq %llu", (unsigned long long)info.last_seq);
     if (!tailing(d) || info.last_seq <= d->seen_seq) {
         if (info.last_seq > d->seen_seq)
             d->seen_seq = info.last_seq;
