@@ -41,6 +41,13 @@
 #define DRAIN_WINDOW_MS 60000     /* drain_rate is measured over this */
 #define DRAIN_SAMPLES 128         /* one per second at most: > 60 s of acks */
 #define TAIL_RECORDS_PER_WAKE 1000
+/* A writer's commit wakes the file watch with its meta-page write, but LMDB
+ * publishes the new transaction id to readers (lock.mdb, shared memory, no
+ * inotify event) only after it: a reader woken by that write can still see
+ * the old snapshot, and no further event comes.  Measured: records from
+ * `storelink record` then waited for the ack-timeout resend.  So look
+ * again once, shortly after the last wake. */
+#define WATCH_RECHECK_MS 100
 
 struct daemon {
     sl_cli *c;
@@ -74,6 +81,7 @@ struct daemon {
     int stopping;
     uint64_t seen_seq;          /* last record announced as "recorded" */
     int seen_more;              /* more new records than one wake announces */
+    uint64_t watch_recheck;     /* mono ms of the look after a watch wake, 0 none */
     sl_record *rec;             /* scratch for journal reads (large) */
     /* status cadence: the retained status, daemon.json and the metrics
      * file are refreshed on a state change (at most once a second) and
@@ -843,6 +851,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             wake = d.next_tick;
         if (d.seen_more)
             wake = now;   /* more new records to announce: no sleep */
+        if (d.watch_recheck && d.watch_recheck < wake)
+            wake = d.watch_recheck;
         int timeout = wake == UINT64_MAX ? -1 : wake <= now ? 0
                     : (int)((wake - now) > 600000 ? 600000 : (wake - now));
         sl_pollfd fds[SL_POLL_MAX];
@@ -905,9 +915,15 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                 }
             }
         }
-        if ((i_w >= 0 && fds[i_w].readable) || d.seen_more) {
-            if (i_w >= 0 && fds[i_w].readable)
+        uint64_t after = sl_plat_mono_ms();
+        int recheck = d.watch_recheck && after >= d.watch_recheck;
+        if (recheck)
+            d.watch_recheck = 0;
+        if ((i_w >= 0 && fds[i_w].readable) || d.seen_more || recheck) {
+            if (i_w >= 0 && fds[i_w].readable) {
                 sl_plat_watch_drain(watch);
+                d.watch_recheck = after + WATCH_RECHECK_MS;
+            }
             /* before the kick, so followers see "recorded" before "sent" */
             announce_records(&d);
             if (!d.stopping)
