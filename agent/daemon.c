@@ -259,7 +259,10 @@ static json_t *state_json(struct daemon *d, int running)
     sl__sync_stats_get(d->sync, &st);
     uint64_t backlog = st.last_seq > st.acked_through ? st.last_seq - st.acked_through : 0;
     broker_name(d, broker, sizeof broker);
-    json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:I,"
+    /* no acked_through / last_seq here: `status --json` embeds this object
+     * next to its own (fresher) figures from the journal, and scripts that
+     * pick the last "acked_through" on the line would read this one */
+    json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:I,s:I,"
                           "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
         "running", running, "pid", (json_int_t)sl_plat_getpid(),
         "started_ms", (json_int_t)d->started_ms,
@@ -267,9 +270,7 @@ static json_t *state_json(struct daemon *d, int running)
         "device", d->c->cfg.device_id, "store", d->c->cfg.store_id, "broker", broker,
         "connection", d->conn ? d->conn : "offline", "since_ms", (json_int_t)d->conn_since,
         "last_error", st.last_error, "last_error_class", sl__control_error_class(st.last_error),
-        "inflight", (json_int_t)st.inflight,
-        "acked_through", (json_int_t)st.acked_through, "last_seq", (json_int_t)st.last_seq,
-        "backlog", (json_int_t)backlog,
+        "inflight", (json_int_t)st.inflight, "backlog", (json_int_t)backlog,
         "batches_sent", (json_int_t)st.batches_sent, "records_sent", (json_int_t)st.records_sent,
         "bytes_sent", (json_int_t)st.bytes_sent, "resent", (json_int_t)st.resent,
         "resent_records", (json_int_t)st.resent_records,
@@ -616,6 +617,8 @@ static void ctl_request(void *ctx, int cmd, char *out, size_t outsz)
             if (sl__journal_dead_count(d->j, &dead) == SL_OK)
                 json_object_set_new(o, "dead_letters", json_integer((json_int_t)dead));
             json_object_set_new(o, "tail_clients", json_integer(sl__control_tailers(d->ctl)));
+            json_object_set_new(o, "acked_through", json_integer((json_int_t)st.acked_through));
+            json_object_set_new(o, "last_seq", json_integer((json_int_t)st.last_seq));
             json_object_set_new(o, "live", json_true());
         }
         dump_reply(o, out, outsz);

@@ -86,7 +86,7 @@ ok $? "connected $(( $(now_ms) - t0 )) ms after sync now"
 since=$(jnum "$STATE/daemon.json" since_ms)
 ok "$([ "$since" -lt "$at" ] && echo 0 || echo 1)" \
     "connected $(( at - since )) ms before the backoff's next attempt was due"
-wait_for 15 '[ "$(jnum "$STATE/daemon.json" acked_through)" = 3 ]'
+wait_for 15 '[ "$(acked dev-1)" = 3 ]'
 ok $? "the 3 offline records acknowledged"
 wait_for 5 '[ "$(metric acked_records_total)" = 3 ] && [ "$(metric connected)" = 1 ]'
 ok $? "metrics after the sync: acked_records_total 3, connected 1"
