@@ -86,7 +86,7 @@ struct daemon {
     /* status cadence: the retained status, daemon.json and the metrics
      * file are refreshed on a state change (at most once a second) and
      * every status_interval seconds */
-    uint64_t next_tick, status_sent;
+    uint64_t next_tick;
     /* drain rate: (mono ms, acked_through) at acks, one per second */
     struct { uint64_t t, acked; } drain[DRAIN_SAMPLES];
     unsigned n_drain, drain_head;
@@ -403,7 +403,6 @@ static void publish_status(struct daemon *d)
     int mid;
     if ((n = status_payload(d, 1, st, sizeof st)) > 0)
         sl__mqtt_publish(d->mqtt, d->topic_status, st, n, 1, &mid);
-    d->status_sent = sl_plat_mono_ms();
 }
 
 /* A state change or the status_interval tick: daemon.json, the metrics
