@@ -102,11 +102,13 @@ LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.
            agent/statusmsg.c \
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
            platform/posix_event.c platform/posix_notify.c \
-           platform/posix_net.c
+           platform/posix_net.c \
+           platform/posix_sock.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
            agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c \
            agent/probe.c agent/cli_doctor.c \
-           agent/cli_dlq.c agent/cli_trace.c
+           agent/cli_dlq.c agent/cli_trace.c \
+           agent/control.c agent/metrics.c agent/cli_ctl.c
 # barcode-scanner drivers (drivers/) and their config and CLI (issue 6)
 DRIVER_SRCS = drivers/framing.c drivers/barcode.c drivers/scanmode.c drivers/reader.c \
               drivers/scanner.c agent/config_scanners.c agent/cli_scan.c
@@ -141,6 +143,7 @@ UNIT_TESTS = test_codec test_event test_journal test_api test_hub test_sync test
 UNIT_TESTS += test_dlq
 UNIT_TESTS += test_scanner
 UNIT_TESTS += test_bizday
+UNIT_TESTS += test_control
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

@@ -54,5 +54,7 @@ int sl__cmd_report(sl_cli *c, int argc, char **argv);
  * ended business day with records no close counted yet (nothing when
  * [day] auto_close is off); *wait_ms says when to look again. */
 int sl__day_auto_close(sl_journal *j, const sl_config *cfg, int64_t now_ms, uint64_t *wait_ms);
+int sl__cmd_sync(sl_cli *c, int argc, char **argv);
+int sl__cmd_tail(sl_cli *c, int argc, char **argv);
 
 #endif

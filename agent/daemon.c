@@ -24,8 +24,11 @@
 #include "catmsg.h"
 #include "cborio.h"
 #include "cli.h"
+#include "control.h"
 #include "crypto.h"
+#include "event.h"
 #include "journal_internal.h"
+#include "metrics.h"
 #include "mqtt.h"
 #include "platform.h"
 #include "statusmsg.h"
@@ -35,6 +38,17 @@
 #define PRUNE_EVERY_MS (3600 * 1000)
 #define PRUNE_BATCH 5000
 #define CONNECT_PROBE_MS 3000
+#define REFRESH_MIN_MS 1000       /* daemon.json, metrics, status: at most 1/s */
+#define DRAIN_WINDOW_MS 60000     /* drain_rate is measured over this */
+#define DRAIN_SAMPLES 128         /* one per second at most: > 60 s of acks */
+#define TAIL_RECORDS_PER_WAKE 1000
+/* A writer's commit wakes the file watch with its meta-page write, but LMDB
+ * publishes the new transaction id to readers (lock.mdb, shared memory, no
+ * inotify event) only after it: a reader woken by that write can still see
+ * the old snapshot, and no further event comes.  Measured: records from
+ * `storelink record` then waited for the ack-timeout resend.  So look
+ * again once, shortly after the last wake. */
+#define WATCH_RECHECK_MS 100
 
 struct daemon {
     sl_cli *c;
@@ -64,6 +78,21 @@ struct daemon {
     /* service manager: keep-alive period (0: no watchdog), last STATUS= */
     uint64_t wd_every_ms, next_wd;
     char notified[160];
+    /* control socket (agent/control.c) and what `tail` followers see */
+    sl__control *ctl;
+    int stopping;
+    uint64_t seen_seq;          /* last record announced as "recorded" */
+    int seen_more;              /* more new records than one wake announces */
+    uint64_t watch_recheck;     /* mono ms of the look after a watch wake, 0 none */
+    sl_record *rec;             /* scratch for journal reads (large) */
+    /* status cadence: the retained status, daemon.json and the metrics
+     * file are refreshed on a state change (at most once a second) and
+     * every status_interval seconds */
+    uint64_t next_tick;
+    /* drain rate: (mono ms, acked_through) at acks, one per second */
+    struct { uint64_t t, acked; } drain[DRAIN_SAMPLES];
+    unsigned n_drain, drain_head;
+    uint64_t start_mono, start_acked;
 };
 
 /* A price or stock update arrived on topic i. */
@@ -151,34 +180,133 @@ static void set_conn(struct daemon *d, const char *conn)
     d->state_dirty = 1;
 }
 
-/* Rewritten at most once a second (and on every connection change), with
- * no fsync: it is a window for technicians, not a record. */
-static void write_state(struct daemon *d, int running)
+/* ---- what the daemon knows that nobody else does ----------------------- */
+
+static int tailing(struct daemon *d)
+{
+    return sl__control_tailers(d->ctl) > 0;
+}
+
+/* One event line to every `tail` follower (steals o). */
+static void emit(struct daemon *d, json_t *o)
+{
+    if (o != NULL) {
+        char *t = json_dumps(o, JSON_COMPACT);
+        if (t != NULL)
+            sl__control_broadcast(d->ctl, t);
+        free(t);
+        json_decref(o);
+    }
+}
+
+static void broker_name(struct daemon *d, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s:%llu", d->c->cfg.broker_host,
+             (unsigned long long)d->c->cfg.broker_port);
+}
+
+/* An ack moved acked_through: remember (time, acked) once a second. */
+static void drain_sample(struct daemon *d, uint64_t now, uint64_t acked)
+{
+    if (d->n_drain > 0) {
+        unsigned last = (d->drain_head + DRAIN_SAMPLES - 1) % DRAIN_SAMPLES;
+        if (now - d->drain[last].t < 1000) {
+            d->drain[last].acked = acked;
+            return;
+        }
+    }
+    d->drain[d->drain_head].t = now;
+    d->drain[d->drain_head].acked = acked;
+    d->drain_head = (d->drain_head + 1) % DRAIN_SAMPLES;
+    if (d->n_drain < DRAIN_SAMPLES)
+        d->n_drain++;
+}
+
+/* Records acknowledged per second over the last DRAIN_WINDOW_MS (over the
+ * uptime when shorter): acked now minus acked at the window's start, so
+ * it reads 0 once nothing was acked for a whole window. */
+static double drain_rate(struct daemon *d, uint64_t now, uint64_t acked_now)
+{
+    uint64_t cutoff = now > DRAIN_WINDOW_MS ? now - DRAIN_WINDOW_MS : 0;
+    uint64_t base_t = d->start_mono, base = d->start_acked;
+    unsigned oldest = (d->drain_head + DRAIN_SAMPLES - d->n_drain) % DRAIN_SAMPLES;
+    for (unsigned i = 0; i < d->n_drain; i++) {
+        unsigned k = (oldest + i) % DRAIN_SAMPLES;
+        if (d->drain[k].t > cutoff) {
+            /* the ring forgot the window's start: measure from its oldest */
+            if (i == 0 && d->n_drain == DRAIN_SAMPLES) {
+                base_t = d->drain[k].t;
+                base = d->drain[k].acked;
+            }
+            break;
+        }
+        base_t = d->drain[k].t;
+        base = d->drain[k].acked;
+    }
+    uint64_t from = base_t > cutoff ? base_t : cutoff;
+    if (acked_now <= base || now <= from)
+        return 0;
+    uint64_t span = now - from < 1000 ? 1000 : now - from;
+    return (double)(acked_now - base) * 1000.0 / (double)span;
+}
+
+/* The daemon's view: daemon.json (what `storelink status` reads when the
+ * daemon is not asked) and the base of the control socket's status. */
+static json_t *state_json(struct daemon *d, int running)
 {
     sl__sync_stats st;
-    char path[4200];
+    char broker[300];
+    uint64_t mono = sl_plat_mono_ms();
+    int64_t now = sl_plat_now_ms();
     sl__sync_stats_get(d->sync, &st);
-    json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+    uint64_t backlog = st.last_seq > st.acked_through ? st.last_seq - st.acked_through : 0;
+    broker_name(d, broker, sizeof broker);
+    /* no acked_through / last_seq here: `status --json` embeds this object
+     * next to its own (fresher) figures from the journal, and scripts that
+     * pick the last "acked_through" on the line would read this one */
+    json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:I,s:I,"
+                          "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
         "running", running, "pid", (json_int_t)sl_plat_getpid(),
-        "started_ms", (json_int_t)d->started_ms, "version", SL_VERSION,
-        "device", d->c->cfg.device_id, "store", d->c->cfg.store_id,
+        "started_ms", (json_int_t)d->started_ms,
+        "uptime_s", (json_int_t)((now - d->started_ms) / 1000), "version", SL_VERSION,
+        "device", d->c->cfg.device_id, "store", d->c->cfg.store_id, "broker", broker,
         "connection", d->conn ? d->conn : "offline", "since_ms", (json_int_t)d->conn_since,
-        "last_error", st.last_error, "inflight", (json_int_t)st.inflight,
+        "last_error", st.last_error, "last_error_class", sl__control_error_class(st.last_error),
+        "inflight", (json_int_t)st.inflight, "backlog", (json_int_t)backlog,
         "batches_sent", (json_int_t)st.batches_sent, "records_sent", (json_int_t)st.records_sent,
         "bytes_sent", (json_int_t)st.bytes_sent, "resent", (json_int_t)st.resent,
+        "resent_records", (json_int_t)st.resent_records,
         "rejected", (json_int_t)st.rejected, "acks", (json_int_t)st.acks,
-        "last_ack_ms", (json_int_t)st.last_ack_ms, "updated_ms", (json_int_t)sl_plat_now_ms());
+        "last_ack_ms", (json_int_t)st.last_ack_ms, "updated_ms", (json_int_t)now);
     if (o == NULL)
-        return;
-    char broker[300];
-    snprintf(broker, sizeof broker, "%s:%llu", d->c->cfg.broker_host,
-             (unsigned long long)d->c->cfg.broker_port);
-    json_object_set_new(o, "broker", json_string(broker));
-    char *txt = json_dumps(o, JSON_COMPACT);
+        return NULL;
+    double rate = drain_rate(d, mono, st.acked_through);
+    /* one decimal: the rate is an estimate, not a counter */
+    json_object_set_new(o, "drain_rate", json_real((double)(int64_t)(rate * 10 + 0.5) / 10));
+    if (rate > 0 && backlog > 0)
+        json_object_set_new(o, "drain_eta_s", json_integer((json_int_t)((double)backlog / rate + 0.999)));
+    if (running && !d->stopping && !d->connecting && !sl__mqtt_is_connected(d->mqtt) &&
+        d->next_connect > mono)
+        json_object_set_new(o, "reconnect_at_ms",
+                            json_integer((json_int_t)(now + (int64_t)(d->next_connect - mono))));
+    json_object_set_new(o, "status_interval", json_integer((json_int_t)d->c->cfg.status_interval));
+    return o;
+}
+
+/* Rewritten at most once a second (on state changes) and every
+ * status_interval, with no fsync: it is a window for technicians, not a
+ * record. */
+static void write_state(struct daemon *d, int running)
+{
+    char path[4200];
+    sl__sync_stats st;
+    json_t *o = state_json(d, running);
+    char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     if (txt == NULL)
         return;
     /* the same facts, one line, for `systemctl status` */
+    sl__sync_stats_get(d->sync, &st);
     char line[160];
     snprintf(line, sizeof line, "STATUS=%s, backlog %llu record(s), %llu in flight",
              d->conn ? d->conn : "offline",
@@ -192,9 +320,50 @@ static void write_state(struct daemon *d, int running)
     if (sl_plat_replace_file(path, txt, strlen(txt), 0640) != SL_OK)
         sl_plat_log(SL_LOG_WARNING, "cannot write %s", path);
     free(txt);
-    d->state_dirty = 0;
-    d->state_written = sl_plat_mono_ms();
 }
+
+/* Age in seconds of the newest catalog version held for (type, scope). */
+static int catalog_age(struct daemon *d, int type, const char *scope, int64_t now, double *age,
+                       int64_t *issued)
+{
+    sl__catalog_held h;
+    if (d->cat == NULL || sl__catalog_held_get(d->cat, type, scope, &h) != SL_OK)
+        return 0;
+    if (*issued != 0 && h.issued_at <= *issued)
+        return 1;
+    *issued = h.issued_at;
+    *age = now > h.issued_at ? (double)(now - h.issued_at) / 1000.0 : 0;
+    return 1;
+}
+
+static void write_metrics(struct daemon *d, int running)
+{
+    if (d->c->cfg.metrics_file[0] == '\0')
+        return;
+    sl__sync_stats st;
+    int64_t now = sl_plat_now_ms();
+    sl__metrics m = {.device = d->c->cfg.device_id, .store = d->c->cfg.store_id, .up = running};
+    sl__sync_stats_get(d->sync, &st);
+    m.connected = running && sl__mqtt_is_connected(d->mqtt);
+    m.backlog_records = st.last_seq > st.acked_through ? st.last_seq - st.acked_through : 0;
+    if (m.backlog_records > 0 && d->rec != NULL &&
+        sl_journal_get(d->j, st.acked_through + 1, d->rec) == SL_OK && now > d->rec->ev.ts_ms)
+        m.oldest_unacked_age_s = (double)(now - d->rec->ev.ts_ms) / 1000.0;
+    m.acked_records_total = st.acked_through;
+    m.resent_records_total = st.resent_records;
+    m.rejected_records_total = st.rejected;
+    if (sl__journal_dead_count(d->j, &m.dead_letters) != SL_OK)
+        m.dead_letters = 0;
+    int64_t pi = 0, si = 0;
+    m.have_prices = catalog_age(d, SL_CAT_PRICES, d->c->cfg.store_id, now, &m.prices_age_s, &pi);
+    m.have_prices |= catalog_age(d, SL_CAT_PRICES, SL_CAT_SCOPE_ALL, now, &m.prices_age_s, &pi);
+    m.have_stock = catalog_age(d, SL_CAT_STOCK, d->c->cfg.store_id, now, &m.stock_age_s, &si);
+    int rc = sl__metrics_write(d->c->cfg.metrics_file, &m);
+    if (rc != SL_OK)
+        sl_plat_log(SL_LOG_WARNING, "cannot write metrics_file %s: %s", d->c->cfg.metrics_file,
+                    sl_strerror(rc));
+}
+
 
 /*
  * The retained status (statusmsg.h, docs/PROTOCOL.md "Status").  Before the
@@ -278,11 +447,112 @@ static int tp_publish(void *ctx, const char *topic, const void *payload, size_t 
     return sl__mqtt_publish(d->mqtt, topic, payload, len, retain, mid);
 }
 
+/* The retained status message, the one place it is published: on connect,
+ * on state changes (at most once a second) and every status_interval
+ * (refresh()).  What it contains is status_payload()'s business. */
+static void publish_status(struct daemon *d)
+{
+    uint8_t st[SL_STATUSMSG_MAX];
+    size_t n;
+    int mid;
+    if ((n = status_payload(d, 1, st, sizeof st)) > 0)
+        sl__mqtt_publish(d->mqtt, d->topic_status, st, n, 1, &mid);
+}
+
+/* A state change or the status_interval tick: daemon.json, the metrics
+ * file and (when connected) the retained status. */
+static void refresh(struct daemon *d, int running)
+{
+    uint64_t now = sl_plat_mono_ms();
+    write_state(d, running);
+    write_metrics(d, running);
+    if (running && sl__mqtt_is_connected(d->mqtt))
+        publish_status(d);
+    d->state_dirty = 0;
+    d->state_written = now;
+    d->next_tick = now + d->c->cfg.status_interval * 1000;
+}
+
+static int announce_record(const sl_record *rec, void *ctx)
+{
+    struct daemon *d = ctx;
+    /* seq, kind, txn id and time only: no lines, tenders or amounts */
+    emit(d, json_pack("{s:s,s:I,s:I,s:s,s:s}", "event", "recorded",
+                      "ts", (json_int_t)rec->ev.ts_ms, "seq", (json_int_t)rec->seq,
+                      "kind", sl__kind_name(rec->ev.kind), "txn_id", rec->ev.txn_id));
+    d->seen_seq = rec->seq;
+    return 0;
+}
+
+/* New records are in the journal (inotify woke us): tell the followers,
+ * a bounded number per wake-up. */
+static void announce_records(struct daemon *d)
+{
+    sl_journal_info info;
+    d->seen_more = 0;
+    if (sl_journal_info_get(d->j, &info) != SL_OK)
+        return;
+    sl_plat_log(SL_LOG_DEBUG, "journal changed: last seq %llu", (unsigned long long)info.last_seq);
+    if (!tailing(d) || info.last_seq <= d->seen_seq) {
+        if (info.last_seq > d->seen_seq)
+            d->seen_seq = info.last_seq;
+        return;
+    }
+    if (sl__journal_foreach_nohash(d->j, d->seen_seq + 1, TAIL_RECORDS_PER_WAKE, announce_record,
+                                   d) != SL_OK)
+        d->seen_seq = info.last_seq;   /* cannot read them: do not retry forever */
+    d->seen_more = d->seen_seq < info.last_seq;
+}
+
+static void ev_sync(void *ctx, const sl__sync_event *ev)
+{
+    struct daemon *d = ctx;
+    int64_t now = sl_plat_now_ms();
+    switch (ev->type) {
+    case SL_SYNC_EV_SENT:
+        /* followers hear of a record before they hear it was sent, even
+         * when the engine found it before the file watch woke us */
+        if (tailing(d) && ev->last > d->seen_seq)
+            announce_records(d);
+        if (tailing(d))
+            emit(d, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "event", "sent", "ts", (json_int_t)now,
+                              "first", (json_int_t)ev->first, "last", (json_int_t)ev->last,
+                              "records", (json_int_t)ev->records, "bytes", (json_int_t)ev->bytes));
+        break;
+    case SL_SYNC_EV_ACKED:
+        if (ev->advanced)
+            drain_sample(d, sl_plat_mono_ms(), ev->acked_through);
+        if (ev->advanced || ev->n_rejected > 0)
+            d->state_dirty = 1;   /* ack advanced or dead letters added */
+        if (tailing(d))
+            emit(d, json_pack("{s:s,s:I,s:I,s:I}", "event", "acked", "ts", (json_int_t)now,
+                              "acked_through", (json_int_t)ev->acked_through,
+                              "rejected", (json_int_t)ev->n_rejected));
+        break;
+    case SL_SYNC_EV_REJECTED:
+        if (tailing(d))
+            emit(d, json_pack("{s:s,s:I,s:I,s:I,s:s}", "event", "rejected", "ts", (json_int_t)now,
+                              "seq", (json_int_t)ev->seq, "code", (json_int_t)ev->code,
+                              "reason", ev->reason ? ev->reason : ""));
+        break;
+    }
+}
+
+static void announce_disconnect(struct daemon *d, const char *why)
+{
+    if (tailing(d)) {
+        uint64_t mono = sl_plat_mono_ms();
+        emit(d, json_pack("{s:s,s:I,s:s,s:s,s:I}", "event", "disconnected",
+                          "ts", (json_int_t)sl_plat_now_ms(),
+                          "reason", sl__control_error_class(why), "detail", why,
+                          "reconnect_in_ms",
+                          (json_int_t)(d->next_connect > mono ? d->next_connect - mono : 0)));
+    }
+}
+
 static void ev_connected(void *ctx, int session_present, unsigned receive_max)
 {
     struct daemon *d = ctx;
-    uint8_t st[SL_STATUSMSG_MAX];
-    size_t n;
     sl_plat_log(SL_LOG_NOTICE, "connected to %s:%llu (session %s, receive maximum %u)",
                 d->c->cfg.broker_host, (unsigned long long)d->c->cfg.broker_port,
                 session_present ? "resumed" : "new", receive_max);
@@ -293,9 +563,13 @@ static void ev_connected(void *ctx, int session_present, unsigned receive_max)
     sl__mqtt_subscribe(d->mqtt, d->topic_ack);
     for (int i = 0; d->cat != NULL && i < 3; i++)
         sl__mqtt_subscribe(d->mqtt, d->topic_cat[i]);
-    if ((n = status_payload(d, 1, st, sizeof st)) > 0) {
-        int mid;
-        sl__mqtt_publish(d->mqtt, d->topic_status, st, n, 1, &mid);
+    publish_status(d);
+    if (tailing(d)) {
+        char broker[300];
+        broker_name(d, broker, sizeof broker);
+        emit(d, json_pack("{s:s,s:I,s:s,s:s}", "event", "connected",
+                          "ts", (json_int_t)sl_plat_now_ms(), "broker", broker,
+                          "session", session_present ? "resumed" : "new"));
     }
     sl__sync_on_connected(d->sync, receive_max, sl_plat_mono_ms());
 }
@@ -322,6 +596,7 @@ static void ev_disconnected(void *ctx, const char *raw)
     d->connecting = 0;
     set_conn(d, "offline");
     schedule_reconnect(d);
+    announce_disconnect(d, why);
 }
 
 static void ev_puback(void *ctx, int mid, int reason)
@@ -359,18 +634,86 @@ static void try_connect(struct daemon *d)
         sl__sync_on_disconnected(d->sync, why);
         set_conn(d, "offline");
         schedule_reconnect(d);
+        announce_disconnect(d, why);
         return;
     }
     d->connecting = 1;
     set_conn(d, "connecting");
 }
 
-static void resolve_identity_paths(sl_config *cfg)
+static void dump_reply(json_t *o, char *out, size_t outsz)
 {
-    if (cfg->key_file[0] == '\0')
-        snprintf(cfg->key_file, sizeof cfg->key_file, "%.4000s/device.key", cfg->state_dir);
-    if (cfg->cert_file[0] == '\0')
-        snprintf(cfg->cert_file, sizeof cfg->cert_file, "%.4000s/device.crt", cfg->state_dir);
+    char *t = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    if (t != NULL && strlen(t) < outsz)
+        memcpy(out, t, strlen(t) + 1);
+    else
+        snprintf(out, outsz, "{\"error\":\"%s\"}", t ? "reply too large" : "out of memory");
+    free(t);
+    json_decref(o);
+}
+
+/* A request on the control socket (agent/control.c). */
+static void ctl_request(void *ctx, int cmd, char *out, size_t outsz)
+{
+    struct daemon *d = ctx;
+    char broker[300];
+    sl__sync_stats st;
+    uint64_t mono = sl_plat_mono_ms();
+    sl__sync_stats_get(d->sync, &st);
+    uint64_t backlog = st.last_seq > st.acked_through ? st.last_seq - st.acked_through : 0;
+    broker_name(d, broker, sizeof broker);
+    switch (cmd) {
+    case SL_CTL_STATUS: {
+        json_t *o = state_json(d, 1);
+        uint64_t dead = 0;
+        if (o != NULL) {
+            if (sl__journal_dead_count(d->j, &dead) == SL_OK)
+                json_object_set_new(o, "dead_letters", json_integer((json_int_t)dead));
+            json_object_set_new(o, "tail_clients", json_integer(sl__control_tailers(d->ctl)));
+            json_object_set_new(o, "acked_through", json_integer((json_int_t)st.acked_through));
+            json_object_set_new(o, "last_seq", json_integer((json_int_t)st.last_seq));
+            json_object_set_new(o, "live", json_true());
+        }
+        dump_reply(o, out, outsz);
+        break;
+    }
+    case SL_CTL_SYNC_NOW:
+        if (d->stopping) {
+            dump_reply(json_pack("{s:b,s:s}", "ok", 0, "error", "the daemon is stopping"), out,
+                       outsz);
+        } else if (sl__mqtt_is_connected(d->mqtt)) {
+            sl__sync_retry_now(d->sync, mono);
+            sl__sync_stats_get(d->sync, &st);
+            dump_reply(json_pack("{s:b,s:s,s:s,s:I,s:I}", "ok", 1, "action", "already_connected",
+                                 "broker", broker, "pending", (json_int_t)backlog,
+                                 "inflight", (json_int_t)st.inflight), out, outsz);
+        } else if (d->connecting) {
+            dump_reply(json_pack("{s:b,s:s,s:s}", "ok", 1, "action", "connecting", "broker",
+                                 broker), out, outsz);
+        } else {
+            uint64_t left = d->next_connect > mono ? d->next_connect - mono : 0;
+            /* forget the backoff: connect on this loop pass, and a failure
+             * starts again at the shortest wait */
+            d->backoff_ms = 0;
+            d->next_connect = 0;
+            sl_plat_log(SL_LOG_NOTICE, "sync now: connecting to %s (skipping %llu ms of backoff)",
+                        broker, (unsigned long long)left);
+            dump_reply(json_pack("{s:b,s:s,s:s,s:I,s:I}", "ok", 1, "action", "connecting",
+                                 "broker", broker, "skipped_wait_ms", (json_int_t)left,
+                                 "pending", (json_int_t)backlog), out, outsz);
+        }
+        break;
+    case SL_CTL_TAIL:
+        if (!tailing(d))
+            d->seen_seq = st.last_seq;   /* the first follower starts from now */
+        dump_reply(json_pack("{s:s,s:I,s:I,s:I,s:s}", "event", "following",
+                             "ts", (json_int_t)sl_plat_now_ms(), "last_seq", (json_int_t)st.last_seq,
+                             "acked_through", (json_int_t)st.acked_through,
+                             "connection", d->conn ? d->conn : "offline"), out, outsz);
+        break;
+    default:
+        dump_reply(json_pack("{s:s}", "error", "unknown command"), out, outsz);
+    }
 }
 
 int sl__cmd_run(sl_cli *c, int argc, char **argv)
@@ -387,7 +730,7 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         return EX_USAGE_;
     }
     sl_config *cfg = &c->cfg;
-    resolve_identity_paths(cfg);
+    sl__config_resolve_identity(cfg);
     if (cfg->ca_file[0] == '\0') {
         sl__cli_err("run: ca_file is not set in %s", cfg->path[0] ? cfg->path : "the configuration");
         return EX_CONFIG_;
@@ -450,6 +793,28 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
     sl__sync_topic(&d.scfg, "status", d.topic_status, sizeof d.topic_status);
     sl__sync_topic(&d.scfg, "catalog-request", d.topic_catreq, sizeof d.topic_catreq);
     d.offline_len = status_payload(&d, 0, d.offline_msg, sizeof d.offline_msg);
+    sl__sync_set_observer(d.sync, ev_sync, &d);
+    if ((d.rec = malloc(sizeof *d.rec)) == NULL) {
+        ex = EX_SOFTWARE_;
+        goto out;
+    }
+    {
+        char ctlpath[108], err[600];
+        sl__control_ops ops = {&d, ctl_request};
+        if (sl__control_path(cfg->control_socket, cfg->state_dir, ctlpath, sizeof ctlpath) != SL_OK) {
+            sl__cli_err("run: control_socket: the socket path must be at most 107 bytes (set "
+                        "control_socket to a shorter path)");
+            ex = EX_CONFIG_;
+            goto out;
+        }
+        rc = sl__control_open(&d.ctl, ctlpath, cfg->admin_group, &ops, err, sizeof err);
+        if (rc != SL_OK) {
+            sl__cli_err("run: %s", err);
+            ex = rc == SL_ERR_CONFIG ? EX_CONFIG_ : rc == SL_ERR_CONFLICT ? EX_CANTCREAT_
+                                                                          : sl__cli_exit(rc);
+            goto out;
+        }
+    }
     sl__mqtt_cfg mc = {
         .host = cfg->broker_host, .port = (int)cfg->broker_port, .ca_file = cfg->ca_file,
         .cert_file = cfg->cert_file, .key_file = cfg->key_file, .client_id = cfg->device_id,
@@ -473,8 +838,15 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                 SL_VERSION, cfg->device_id, cfg->store_id, cfg->broker_host,
                 (unsigned long long)cfg->broker_port);
     d.started_ms = sl_plat_now_ms();
+    d.start_mono = sl_plat_mono_ms();
+    {
+        sl__sync_stats st0;
+        sl__sync_stats_get(d.sync, &st0);
+        d.start_acked = st0.acked_through;
+        d.seen_seq = st0.last_seq;
+    }
     set_conn(&d, "offline");
-    write_state(&d, 1);
+    refresh(&d, 1);
     /* ready before the first connect: recording and the journal work
      * offline, and a broker that is away must not fail the start */
     sl_plat_notify("READY=1");
@@ -487,7 +859,6 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                         (unsigned long long)(wd_us / 1000), CONNECT_PROBE_MS);
     }
 
-    int stopping = 0;
     uint64_t stop_deadline = 0;
     for (;;) {
         uint64_t now = sl_plat_mono_ms();
@@ -496,17 +867,17 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             sl_plat_notify("WATCHDOG=1");
             d.next_wd = now + d.wd_every_ms;
         }
-        if (!stopping && !d.connecting && !sl__mqtt_is_connected(d.mqtt) && now >= d.next_connect)
+        if (!d.stopping && !d.connecting && !sl__mqtt_is_connected(d.mqtt) && now >= d.next_connect)
             try_connect(&d);
-        if (!stopping && now >= d.next_prune)
+        if (!d.stopping && now >= d.next_prune)
             prune(&d, now);
-        if (!stopping && now >= d.next_dayclose) {
+        if (!d.stopping && now >= d.next_dayclose) {
             uint64_t wait_ms;
             sl__day_auto_close(d.j, cfg, sl_plat_now_ms(), &wait_ms);
             d.next_dayclose = now + wait_ms;
         }
         uint64_t next = sl__sync_tick(d.sync, now);
-        if (stopping && (sl__sync_idle(d.sync) || now >= stop_deadline ||
+        if (d.stopping && (sl__sync_idle(d.sync) || now >= stop_deadline ||
                          !sl__mqtt_is_connected(d.mqtt)))
             break;
         /* wake for: reconnect, engine timers, keepalive servicing */
@@ -523,24 +894,29 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             if (sl__mqtt_deadline(d.mqtt) < wake)
                 wake = sl__mqtt_deadline(d.mqtt);
         }
-        if (stopping && stop_deadline < wake)
+        if (d.stopping && stop_deadline < wake)
             wake = stop_deadline;
         if (d.wd_every_ms > 0 && d.next_wd < wake)
             wake = d.next_wd;
-        if (!stopping && d.next_prune < wake)
+        if (!d.stopping && d.next_prune < wake)
             wake = d.next_prune;
-        if (!stopping && d.next_dayclose < wake)
+        if (!d.stopping && d.next_dayclose < wake)
             wake = d.next_dayclose;
-        if (d.state_dirty) {
-            if (now >= d.state_written + 1000)
-                write_state(&d, 1);
-            else if (d.state_written + 1000 < wake)
-                wake = d.state_written + 1000;
-        }
+        /* the status cadence: the only timer left when nothing happens */
+        if ((d.state_dirty && now >= d.state_written + REFRESH_MIN_MS) || now >= d.next_tick)
+            refresh(&d, 1);
+        if (d.state_dirty && d.state_written + REFRESH_MIN_MS < wake)
+            wake = d.state_written + REFRESH_MIN_MS;
+        if (d.next_tick < wake)
+            wake = d.next_tick;
+        if (d.seen_more)
+            wake = now;   /* more new records to announce: no sleep */
+        if (d.watch_recheck && d.watch_recheck < wake)
+            wake = d.watch_recheck;
         int timeout = wake == UINT64_MAX ? -1 : wake <= now ? 0
                     : (int)((wake - now) > 600000 ? 600000 : (wake - now));
-        sl_pollfd fds[3];
-        int n = 0, i_mq = -1, i_w = -1;
+        sl_pollfd fds[SL_POLL_MAX];
+        int n = 0, i_mq = -1, i_w = -1, i_ctl;
         fds[n++] = (sl_pollfd){sigfd, 1, 0, 0, 0, 0};
         if (watch >= 0) {
             i_w = n;
@@ -550,13 +926,15 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             i_mq = n;
             fds[n++] = (sl_pollfd){sl__mqtt_fd(d.mqtt), 1, sl__mqtt_want_write(d.mqtt), 0, 0, 0};
         }
+        i_ctl = n;
+        n += sl__control_pollfds(d.ctl, fds + n, SL_POLL_MAX - n);
         sl_plat_poll(fds, n, timeout);
         if (fds[0].readable) {
             int s = sl_plat_signal_take(sigfd);
-            if (s == 'T' && !stopping) {
+            if (s == 'T' && !d.stopping) {
                 sl_plat_log(SL_LOG_NOTICE, "stopping: waiting up to %d ms for in-flight acks",
                             DRAIN_MS);
-                stopping = 1;
+                d.stopping = 1;
                 sl_plat_notify("STOPPING=1");
                 sl__sync_stop_sending(d.sync);
                 stop_deadline = sl_plat_mono_ms() + DRAIN_MS;
@@ -577,7 +955,7 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                                         (unsigned)cfg->max_inflight, cfg->ack_timeout * 1000);
                     /* --state-dir on the command line still wins */
                     memcpy(fresh.state_dir, cfg->state_dir, sizeof fresh.state_dir);
-                    resolve_identity_paths(&fresh);
+                    sl__config_resolve_identity(&fresh);
                     const char *restart[] = {
                         strcmp(fresh.broker_host, cfg->broker_host) ||
                             fresh.broker_port != cfg->broker_port ? "broker" : NULL,
@@ -597,13 +975,23 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                 }
             }
         }
-        if (i_w >= 0 && fds[i_w].readable) {
-            sl_plat_watch_drain(watch);
-            if (!stopping)
+        uint64_t after = sl_plat_mono_ms();
+        int recheck = d.watch_recheck && after >= d.watch_recheck;
+        if (recheck)
+            d.watch_recheck = 0;
+        if ((i_w >= 0 && fds[i_w].readable) || d.seen_more || recheck) {
+            if (i_w >= 0 && fds[i_w].readable) {
+                sl_plat_watch_drain(watch);
+                d.watch_recheck = after + WATCH_RECHECK_MS;
+            }
+            /* before the kick, so followers see "recorded" before "sent" */
+            announce_records(&d);
+            if (!d.stopping)
                 sl__sync_kick(d.sync, sl_plat_mono_ms());
         }
         if (i_mq >= 0)
             sl__mqtt_service(d.mqtt, fds[i_mq].readable || fds[i_mq].error, fds[i_mq].writable);
+        sl__control_service(d.ctl, fds + i_ctl, n - i_ctl);
     }
     if (sl__mqtt_is_connected(d.mqtt)) {
         uint8_t st[SL_STATUSMSG_MAX];
@@ -614,10 +1002,12 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         sl__mqtt_disconnect(d.mqtt);
     }
     set_conn(&d, "stopped");
-    write_state(&d, 0);
+    refresh(&d, 0);
     sl_plat_log(SL_LOG_NOTICE, "stopped");
     ex = EX_OK_;
 out:
+    sl__control_close(d.ctl);
+    free(d.rec);
     sl_plat_close(watch);
     sl__mqtt_free(d.mqtt);
     sl__sync_free(d.sync);
@@ -640,7 +1030,7 @@ int sl__cmd_keygen(sl_cli *c, int argc, char **argv)
             return EX_USAGE_;
         }
     }
-    resolve_identity_paths(&c->cfg);
+    sl__config_resolve_identity(&c->cfg);
     if (out == NULL)
         out = c->cfg.key_file;
     char dir[4096];
@@ -699,7 +1089,7 @@ int sl__cmd_csr(sl_cli *c, int argc, char **argv)
             return EX_USAGE_;
         }
     }
-    resolve_identity_paths(&c->cfg);
+    sl__config_resolve_identity(&c->cfg);
     sl__key *key;
     int rc = sl__key_load(&key, c->cfg.key_file);
     if (rc != SL_OK) {

@@ -33,6 +33,8 @@ static void usage(FILE *f)
         "  run                                the daemon: sync with the hub over MQTT/TLS\n"
         "  scan [--scanner NAME]...           run the [scanner.NAME] barcode scanners in the\n"
         "                                     foreground, recording into the journal\n"
+        "  sync now [--json]                  ask the running daemon to try the broker now\n"
+        "  tail [--json]                      follow records and sync events live\n"
         "  keygen [--out PATH]                create the device key (P-256, mode 0600)\n"
         "  csr --device ID --store S [--out PATH]  certificate request for the store CA\n"
         "  version                            print the version\n"
@@ -148,6 +150,10 @@ int main(int argc, char **argv)
         return sl__cmd_trace(&c, n, args);
     if (strcmp(cmd, "scan") == 0)
         return sl__cmd_scan(&c, n, args);
+    if (strcmp(cmd, "sync") == 0)
+        return sl__cmd_sync(&c, n, args);
+    if (strcmp(cmd, "tail") == 0)
+        return sl__cmd_tail(&c, n, args);
     sl__cli_err("unknown command '%s' (try 'storelink help')", cmd);
     return EX_USAGE_;
 }

@@ -43,7 +43,31 @@ struct sl__sync {
         uint64_t first, last, sent_ms;
     } rt;
     sl__sync_stats st;
+    uint64_t high_sent;      /* highest seq ever put in a batch */
+    sl__sync_observer obs;
+    void *obs_ctx;
 };
+
+static void fill(sl__sync *s, uint64_t now);
+
+static void observe(sl__sync *s, const sl__sync_event *ev)
+{
+    if (s->obs != NULL)
+        s->obs(s->obs_ctx, ev);
+}
+
+void sl__sync_set_observer(sl__sync *s, sl__sync_observer fn, void *ctx)
+{
+    s->obs = fn;
+    s->obs_ctx = ctx;
+}
+
+void sl__sync_retry_now(sl__sync *s, uint64_t now_ms)
+{
+    s->retry_at = 0;
+    s->backoff_ms = 0;
+    fill(s, now_ms);
+}
 
 int sl__sync_topic(const sl__sync_cfg *c, const char *leaf, char *out, size_t outsz)
 {
@@ -206,6 +230,12 @@ static void fill(sl__sync *s, uint64_t now)
         s->st.batches_sent++;
         s->st.records_sent += f->records;
         s->st.bytes_sent += len;
+        if (first <= s->high_sent)
+            s->st.resent_records += (last < s->high_sent ? last : s->high_sent) - first + 1;
+        if (last > s->high_sent)
+            s->high_sent = last;
+        observe(s, &(sl__sync_event){.type = SL_SYNC_EV_SENT, .first = first, .last = last,
+                                     .records = f->records, .bytes = len});
         sl_plat_log(SL_LOG_DEBUG, "sent batch %llu..%llu (%zu bytes)",
                     (unsigned long long)first, (unsigned long long)last, len);
     }
@@ -330,6 +360,12 @@ void sl__sync_on_ack(sl__sync *s, const uint8_t *payload, size_t len, uint64_t n
         if (s->next_seq <= s->acked)
             s->next_seq = s->acked + 1;
     }
+    for (size_t i = 0; i < a->n_rejects; i++)
+        observe(s, &(sl__sync_event){.type = SL_SYNC_EV_REJECTED, .seq = a->rejects[i].seq,
+                                     .code = a->rejects[i].code,
+                                     .reason = a->rejects[i].reason});
+    observe(s, &(sl__sync_event){.type = SL_SYNC_EV_ACKED, .acked_through = s->acked,
+                                 .n_rejected = a->n_rejects, .advanced = advanced});
     if (a->error[0]) {
         set_error(s, "hub: %s", a->error);
         sl_plat_log(SL_LOG_WARNING, "hub refused a batch: %s", a->error);

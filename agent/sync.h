@@ -54,7 +54,23 @@ typedef struct sl__sync_stats {
     int64_t last_ack_ms;
     uint64_t retries_sent, retries_accepted;   /* dead-letter retry batches / records */
     char last_error[160];
+    uint64_t resent_records;       /* records put in a batch more than once */
 } sl__sync_stats;
+
+/* What the engine did, for observers (the daemon's `tail` and status). */
+enum { SL_SYNC_EV_SENT = 1, SL_SYNC_EV_ACKED = 2, SL_SYNC_EV_REJECTED = 3 };
+typedef struct sl__sync_event {
+    int type;
+    uint64_t first, last;          /* SENT: the batch */
+    size_t records, bytes;         /* SENT */
+    uint64_t acked_through;        /* ACKED: after this ack */
+    size_t n_rejected;             /* ACKED: rejects in this ack */
+    int advanced;                  /* ACKED: acked_through moved */
+    uint64_t seq;                  /* REJECTED */
+    uint32_t code;                 /* REJECTED */
+    const char *reason;            /* REJECTED: borrowed for the call */
+} sl__sync_event;
+typedef void (*sl__sync_observer)(void *ctx, const sl__sync_event *ev);
 
 typedef struct sl__sync sl__sync;
 
@@ -84,6 +100,11 @@ void sl__sync_stop_sending(sl__sync *s);
 /* True when nothing is in flight (used to drain on shutdown). */
 int sl__sync_idle(const sl__sync *s);
 void sl__sync_stats_get(sl__sync *s, sl__sync_stats *st);
+/* Call fn (may be NULL) for every batch sent, ack and rejected record. */
+void sl__sync_set_observer(sl__sync *s, sl__sync_observer fn, void *ctx);
+/* Forget the wait after a refused PUBACK and send what is pending now
+ * (`storelink sync now`). */
+void sl__sync_retry_now(sl__sync *s, uint64_t now_ms);
 /* Build "<prefix>/<store>/<device>/<leaf>". */
 int sl__sync_topic(const sl__sync_cfg *c, const char *leaf, char *out, size_t outsz);
 

@@ -23,6 +23,9 @@ uint64_t sl_plat_mono_ns(void);
 /* Format a Unix-ms timestamp as ISO 8601 UTC "2026-11-23T10:20:00.000Z"
  * into out (at least 32 bytes). */
 void sl_plat_format_utc(int64_t ms, char *out, size_t outsz);
+/* Format a Unix-ms timestamp as local wall-clock "HH:MM:SS" (TZ applies)
+ * into out (at least 9 bytes): for people watching `storelink tail`. */
+void sl_plat_format_local_time(int64_t ms, char *out, size_t outsz);
 
 /* Create a directory and its parents with mode (existing is fine).
  * SL_OK, SL_ERR_PERM, SL_ERR_IO. */
@@ -101,6 +104,9 @@ typedef struct sl_pollfd {
     int want_read, want_write;
     int readable, writable, error;
 } sl_pollfd;
+/* at most this many fds per sl_plat_poll call (the daemon's own three plus
+ * the control socket's listener and clients) */
+#define SL_POLL_MAX 32
 /* Wait for the fds or timeout_ms (-1 = forever).  Returns the number of
  * ready fds, 0 on timeout, -1 on error (EINTR counts as 0). */
 int sl_plat_poll(sl_pollfd *fds, int n, int timeout_ms);
@@ -223,5 +229,32 @@ int sl_plat_tz_offset(const char *name, int64_t utc_ms, int32_t *offset_s);
 #define SL_PLAT_CLOCK_JUMP 0x2u
 #define SL_PLAT_CLOCK_JUMP_MS 2000
 unsigned sl_plat_clock_trust(void);
+/* ---- unix stream sockets (the daemon's control socket) -------------- */
+
+/* Listen on path with the socket file's mode (0660 ...).  A stale socket
+ * file nobody answers on is replaced; SL_ERR_CONFLICT when another process
+ * is listening there; SL_ERR_TOO_LARGE for a path over 107 bytes;
+ * SL_ERR_PERM, SL_ERR_IO.  *fd is non-blocking. */
+int sl_plat_unix_listen(const char *path, unsigned mode, int backlog, int *fd);
+/* Accept one connection (non-blocking fd); SL_ERR_BUSY when none waits. */
+int sl_plat_unix_accept(int lfd, int *fd);
+/* Connect within timeout_ms (non-blocking fd).  SL_ERR_NOT_FOUND when no
+ * socket file or nobody listens, SL_ERR_PERM, SL_ERR_BUSY (timeout). */
+int sl_plat_unix_connect(const char *path, int timeout_ms, int *fd);
+/* Non-blocking read / write: SL_OK with *got == 0 means end of stream;
+ * SL_ERR_BUSY would block; SL_ERR_IO.  No SIGPIPE. */
+int sl_plat_sock_read(int fd, void *buf, size_t cap, size_t *got);
+int sl_plat_sock_write(int fd, const void *buf, size_t len, size_t *put);
+/* The connected peer's pid, uid and primary gid (SO_PEERCRED). */
+int sl_plat_peer_cred(int fd, long *pid, unsigned *uid, unsigned *gid);
+/* A process's supplementary groups (/proc/PID/status "Groups:"), at most
+ * max of them.  SL_ERR_NOT_FOUND when unknown. */
+int sl_plat_pid_groups(long pid, unsigned *groups, size_t max, size_t *n);
+/* gid of a group name; SL_ERR_NOT_FOUND when there is no such group. */
+int sl_plat_group_gid(const char *name, unsigned *gid);
+/* Real uid of this process. */
+unsigned sl_plat_getuid(void);
+/* Remove a file; a missing one is SL_OK. */
+int sl_plat_unlink(const char *path);
 
 #endif

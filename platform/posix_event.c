@@ -90,8 +90,8 @@ void sl_plat_close(int fd)
 
 int sl_plat_poll(sl_pollfd *fds, int n, int timeout_ms)
 {
-    struct pollfd p[16];
-    if (n > 16)
+    struct pollfd p[SL_POLL_MAX];
+    if (n > SL_POLL_MAX)
         return -1;
     for (int i = 0; i < n; i++) {
         p[i].fd = fds[i].fd;

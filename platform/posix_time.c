@@ -59,3 +59,13 @@ void sl_plat_format_utc(int64_t ms, char *out, size_t outsz)
     snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, mo, d,
              (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)rem);
 }
+
+void sl_plat_format_local_time(int64_t ms, char *out, size_t outsz)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (outsz == 0)
+        return;
+    if (localtime_r(&t, &tm) == NULL || strftime(out, outsz, "%H:%M:%S", &tm) == 0)
+        snprintf(out, outsz, "?");
+}
