@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages storelink needs, only those missing.
-# usage: toolchain/deps.sh [build] [test] [bench] [clang] [cross]   (default: build test)
+# usage: toolchain/deps.sh [build] [test] [bench] [clang] [cross] [fuzz]   (default: build test)
 # cross: the Debian cross compilers and qemu-user for `make TARGET=armhf|arm64` and
 # `make cross-test`; the target's libraries come from cross/sysroot.sh, never
 # from foreign-architecture packages installed on this host.
@@ -17,6 +17,10 @@ for g in $groups; do
                  dpkg-dev" ;;
     bench) pkgs="$pkgs valgrind" ;;
     clang) pkgs="$pkgs clang" ;;
+    # libFuzzer: clang 14's runtime (libclang_rt.fuzzer*) is in libclang-rt-14-dev,
+    # only a Recommends of clang-14, so --no-install-recommends leaves it out;
+    # openssl makes the throwaway CA of the batch target
+    fuzz)  pkgs="$pkgs clang libclang-rt-14-dev openssl" ;;
     cross) pkgs="$pkgs gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user file dpkg" ;;
     *) echo "deps.sh: unknown group '$g'" >&2; exit 64 ;;
     esac
