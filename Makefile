@@ -292,7 +292,7 @@ cross-test: build/.deps-cross-stamp
 # make fuzz-seeds   regenerates tests/fuzz/corpus/ from the product's encoders
 .PHONY: fuzz fuzz-ci fuzz-bin fuzz-seeds
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= json_event codec ack catmsg catreq batch batch_body config
+FUZZ_TARGETS ?= json_event codec ack catmsg catreq batch batch_body config catcsv
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
            -fno-omit-frame-pointer
 FUZZ_BUILD = build/fuzz
@@ -316,8 +316,8 @@ fuzz-seeds: build/.deps-fuzz-stamp
 
 fuzz-bin: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
-# the config target loads the hub's configuration too
-$(BUILD)/obj/tests/fuzz/%.o: SL_CFLAGS += -Ihub $(HUB_PC_CFLAGS)
+# the config, catcsv and catreq targets call the hub's code too
+$(BUILD)/obj/tests/fuzz/%.o: SL_CFLAGS += -Ihub $(HUB_PC_CFLAGS) -D_GNU_SOURCE
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(APP_OBJS) $(HUB_OBJS) $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)

@@ -1,38 +1,25 @@
 /*
  * The configuration files: the agent's (agent/config.c sl__config_load)
  * and the hub's (hub/hub_config.c hub_config_load), both inih files read
- * from a path.  Each input is written to a file in the process's scratch
- * directory and loaded as it would be from /etc.  Properties: the error
- * message and every warning are terminated; loaded strings fit their
- * buffers.
+ * from a path: the input is handed over as a file (fuzz_file()).
+ * Properties: the error message and every warning are terminated; loaded
+ * strings fit their buffers.
  */
+#include "fuzz.h"
+
 #include <stddef.h>   /* config.h uses size_t without including it */
 
 #include "config.h"
-#include "fuzz.h"
 #include "hub_config.h"
 #include "storelink.h"
 
-static char path[600];
 static sl_config cfg;
 static hub_config hcfg;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    snprintf(path, sizeof path, "%s/fuzz.conf", fuzz_scratch());
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512];
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
-        perror("fuzz_config: writing the input");
-        abort();
-    }
+    const char *path = fuzz_file(data, size);
     sl__config_defaults(&cfg);
     err[0] = '\0';
     if (sl__config_load(&cfg, path, 1, err, sizeof err) != SL_OK)

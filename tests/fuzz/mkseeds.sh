@@ -51,4 +51,31 @@ compres = yes
 [status]
 alert_backlog_age = 3600
 EOC
+# the hub's catalog CSV files (fuzz_catcsv): the first byte picks the list
+# (bit 0: stock) and the currency check (bit 1: EUR and USD only)
+rm -rf "$out/catcsv"
+mkdir -p "$out/catcsv"
+{ printf '\002'; cat <<'EOC'
+sku,price,currency,effective_from
+4006381333931,199,EUR,
+2000000000015,299,EUR,2026-11-24T00:00:00Z
+"012345678905",250,USD,1763899200000
+EOC
+} > "$out/catcsv/prices.csv"
+{ printf '\000\357\273\277'; printf 'sku,price,currency\r\n"SKU ""quoted"", 1",100,GBP\r\n\r\n  4006381333931 ,  5 ,EUR\r\n'; } \
+    > "$out/catcsv/prices-bom-crlf.csv"
+{ printf '\000'; cat <<'EOC'
+sku,price,currency,effective_from
+4006381333931,199,EUR,2026-11-24T00:00:00.000+01:00
+4006381333931,189,EUR,2026-12-01T00:00:00Z
+EOC
+} > "$out/catcsv/prices-scheduled.csv"
+{ printf '\001'; cat <<'EOC'
+sku,on_hand
+4006381333931,12
+2000000000015,-1.5
+012345678905,0.125
+EOC
+} > "$out/catcsv/stock.csv"
+
 find "$out" -type f | sort | while read -r f; do printf '%6d %s\n' "$(wc -c < "$f")" "$f"; done
