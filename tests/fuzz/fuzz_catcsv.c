@@ -6,7 +6,8 @@
  * and the accepted currencies (bit 1: EUR and USD only, else any); the rest
  * is the file.  Properties: a refusal says why; every item read obeys the
  * catalog message rules (agent/catmsg.h), so the hub cannot sign an update
- * that devices refuse.
+ * that devices refuse; no SKU (with the same effective_from, for prices)
+ * is accepted twice.
  */
 #include "fuzz.h"
 
@@ -56,6 +57,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        "stock item breaks the catalog rules");
         }
     }
+    /* quadratic, so only on lists of modest length */
+    for (size_t i = 0; i < it.n && it.n <= 256; i++)
+        for (size_t j = i + 1; j < it.n; j++) {
+            if (type == SL_CAT_PRICES)
+                FUZZ_CHECK(strcmp(it.prices[i].sku, it.prices[j].sku) != 0 ||
+                               it.prices[i].effective_from != it.prices[j].effective_from,
+                           "a price accepted twice");
+            else
+                FUZZ_CHECK(strcmp(it.stock[i].sku, it.stock[j].sku) != 0,
+                           "a stock figure accepted twice");
+        }
     hub_cat_items_free(&it);
     return 0;
 }
