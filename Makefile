@@ -316,6 +316,11 @@ fuzz-seeds: build/.deps-fuzz-stamp
 
 fuzz-bin: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
+ifneq ($(TARGET),native)
+# libFuzzer runs the targets on the host
+fuzz fuzz-ci fuzz-seeds: native-only
+endif
+
 # the config, catcsv and catreq targets call the hub's code too
 $(BUILD)/obj/tests/fuzz/%.o: SL_CFLAGS += -Ihub $(HUB_PC_CFLAGS) -D_GNU_SOURCE
 
