@@ -287,7 +287,7 @@ cross-test: build/.deps-cross-stamp
 #     builds the libFuzzer targets with clang (ASan + UBSan) into build/fuzz,
 #     runs every input in tests/fuzz/regress/<target>/ once, then fuzzes each
 #     target for N seconds from a scratch copy of tests/fuzz/corpus/<target>/;
-#     fails if any target crashes (inputs land in build/fuzz/crashes/)
+#     fails if any target crashes (the input and log land in build/fuzz/fuzz/crashes/)
 # make fuzz-ci      the same with FUZZ_SECONDS=10 (.ci/run)
 # make fuzz-seeds   regenerates tests/fuzz/corpus/ from the product's encoders
 .PHONY: fuzz fuzz-ci fuzz-bin fuzz-seeds

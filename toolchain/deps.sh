@@ -17,9 +17,10 @@ for g in $groups; do
                  dpkg-dev" ;;
     bench) pkgs="$pkgs valgrind" ;;
     clang) pkgs="$pkgs clang" ;;
-    # libFuzzer: clang 14's runtime (libclang_rt.fuzzer*) is in libclang-rt-14-dev,
-    # only a Recommends of clang-14, so --no-install-recommends leaves it out;
-    # openssl makes the throwaway CA of the batch target
+    # libFuzzer: clang 14's sanitizer and fuzzer runtimes (libclang_rt.fuzzer*) are in
+    # libclang-rt-14-dev, only a Recommends (of libclang-common-14-dev, which clang-14
+    # depends on), so --no-install-recommends leaves it out; openssl makes the
+    # throwaway CA of the batch target
     fuzz)  pkgs="$pkgs clang libclang-rt-14-dev openssl" ;;
     cross) pkgs="$pkgs gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user file dpkg" ;;
     *) echo "deps.sh: unknown group '$g'" >&2; exit 64 ;;
