@@ -30,6 +30,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     sl__key_free(key);
+    /* the key is in memory now: leave nothing behind when run by hand */
+    (void)remove(kp);
+    (void)remove(pp);
+    (void)rmdir(fuzz_scratch());
     return 0;
 }
 
