@@ -328,6 +328,57 @@ cross-test: build/.deps-cross-stamp
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# --- fuzzing (tests/fuzz/run.sh) ------------------------------------------------
+# make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="codec ack"]
+#     builds the libFuzzer targets with clang (ASan + UBSan) into build/fuzz,
+#     runs every input in tests/fuzz/regress/<target>/ once, then fuzzes each
+#     target for N seconds from a scratch copy of tests/fuzz/corpus/<target>/;
+#     fails if any target crashes (the input and log land in build/fuzz/fuzz/crashes/)
+# make fuzz-ci      the same with FUZZ_SECONDS=10 (.ci/run)
+# make fuzz-seeds   regenerates tests/fuzz/corpus/ from the product's encoders
+.PHONY: fuzz fuzz-ci fuzz-bin fuzz-seeds
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= json_event codec ack catmsg catreq batch batch_body config catcsv
+FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+           -fno-omit-frame-pointer
+FUZZ_BUILD = build/fuzz
+
+build/.deps-fuzz-stamp: toolchain/deps.sh
+	./toolchain/deps.sh build fuzz
+	@mkdir -p build && touch $@
+
+fuzz: build/.deps-fuzz-stamp
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) SAN_FLAGS='$(FUZZ_SAN)' CFLAGS='-O1 -g' \
+	    FUZZ_TARGETS='$(FUZZ_TARGETS)' fuzz-bin
+	BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+fuzz-seeds: build/.deps-fuzz-stamp
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) SAN_FLAGS='$(FUZZ_SAN)' CFLAGS='-O1 -g' \
+	    $(FUZZ_BUILD)/fuzz/mkseeds
+	BUILD=$(FUZZ_BUILD) ./tests/fuzz/mkseeds.sh
+
+fuzz-bin: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+ifneq ($(TARGET),native)
+# libFuzzer runs the targets on the host
+fuzz fuzz-ci fuzz-seeds: native-only
+endif
+
+# the config, catcsv and catreq targets call the hub's code too
+$(BUILD)/obj/tests/fuzz/%.o: SL_CFLAGS += -Ihub $(HUB_PC_CFLAGS) -D_GNU_SOURCE
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(APP_OBJS) $(HUB_OBJS) $(BUILD)/libstorelink.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(APP_OBJS) $(HUB_OBJS) \
+	    $(BUILD)/libstorelink.a $(HUB_PC_LDLIBS) $(LDLIBS_ALL)
+
+$(BUILD)/fuzz/mkseeds: $(BUILD)/obj/tests/fuzz/mkseeds.o $(APP_OBJS) $(BUILD)/libstorelink.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(APP_OBJS) $(BUILD)/libstorelink.a $(LDLIBS_ALL)
+
 # --- Debian package and footprint (README, "Package and service") --------------
 # make deb [TARGET=armhf|arm64]   $(BUILD)/storelink_<version>_<arch>.deb: the stripped
 #                                 agent, /etc/storelink/storelink.conf (a conffile), the

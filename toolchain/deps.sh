@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages storelink needs, only those missing.
-# usage: toolchain/deps.sh [build] [test] [bench] [stress] [clang] [cross]   (default: build test)
+# usage: toolchain/deps.sh [build] [test] [bench] [stress] [clang] [cross] [fuzz]   (default: build test)
 # stress: libfiu (fiu-run) for I/O-error injection and faketime for clock jumps (make stress)
 # cross: the Debian cross compilers and qemu-user for `make TARGET=armhf|arm64` and
 # `make cross-test`; the target's libraries come from cross/sysroot.sh, never
@@ -20,6 +20,11 @@ for g in $groups; do
     bench) pkgs="$pkgs valgrind" ;;
     stress) pkgs="$pkgs fiu-utils faketime" ;;
     clang) pkgs="$pkgs clang" ;;
+    # libFuzzer: clang 14's sanitizer and fuzzer runtimes (libclang_rt.fuzzer*) are in
+    # libclang-rt-14-dev, only a Recommends (of libclang-common-14-dev, which clang-14
+    # depends on), so --no-install-recommends leaves it out; openssl makes the
+    # throwaway CA of the batch target
+    fuzz)  pkgs="$pkgs clang libclang-rt-14-dev openssl" ;;
     cross) pkgs="$pkgs gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu qemu-user file dpkg" ;;
     *) echo "deps.sh: unknown group '$g'" >&2; exit 64 ;;
     esac
