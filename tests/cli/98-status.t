@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 34
+plan 35
 
 sync_setup
 ok $? "broker started"
@@ -75,6 +75,7 @@ is "$(jf "$TMP/st.json" health)" healthy "healthy: health is healthy"
 is "$(jf "$TMP/st.json" problems)" "[]" "healthy: no problems"
 is "$(jf "$TMP/st.json" identity.subject)" "O=s-1, CN=dev-1" "identity: certificate subject"
 is "$(jf "$TMP/st.json" identity.key_matches)" true "identity: key matches"
+is "$(jf "$TMP/st.json" sync.source)" "control socket" "the running daemon was asked over its control socket"
 ag dev-1 status > "$TMP/st.txt"
 is "$?" 0 "healthy: status exits 0"
 like "$(cat "$TMP/st.txt")" "^daemon +running \(pid [0-9]+, up [0-9]+ s" "human: daemon running with pid and uptime"
