@@ -13,7 +13,7 @@ export SL_BIN SL_BUILD REL_BUILD STRESS_REPORT
 prove ${PROVE_JOBS:+-j "$PROVE_JOBS"} tests/reliability/*.t
 rc=$?
 echo
-awk -F'|' 'BEGIN { printf "%-34s %10s %8s %6s %6s  %s\n", "scenario", "iterations", "records", "lost", "dup", "result" }
-           { printf "%-34s %10s %8s %6s %6s  %s\n", $1, $2, $3, $4, $5, $6 }' "$STRESS_REPORT"
+awk -F'|' 'BEGIN { printf "%-52s %10s %8s %6s %6s  %s\n", "scenario", "iterations", "records", "lost", "dup", "result" }
+           { printf "%-52s %10s %8s %6s %6s  %s\n", $1, $2, $3, $4, $5, $6 }' "$STRESS_REPORT"
 rm -f "$STRESS_REPORT"
 exit $rc
