@@ -743,6 +743,13 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         sl__cli_err("run: ca_file is not set in %s", cfg->path[0] ? cfg->path : "the configuration");
         return EX_CONFIG_;
     }
+    {
+        char err[600];
+        if ((rc = sl__dscan_check(cfg->path, err, sizeof err)) != SL_OK) {
+            sl__cli_err("%s", rc == SL_ERR_CONFIG ? err : sl_strerror(rc));
+            return rc == SL_ERR_CONFIG ? EX_CONFIG_ : sl__cli_exit(rc);
+        }
+    }
     if ((rc = sl__key_load(&key, cfg->key_file)) != SL_OK) {
         sl__cli_err("run: cannot load device key %s: %s (create one with 'storelink keygen')",
                     cfg->key_file, sl_strerror(rc));

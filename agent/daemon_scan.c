@@ -34,6 +34,16 @@ static void dscan_report(void *ctx, int prio, const char *line)
     sl_plat_log(prio, "%s", line);
 }
 
+int sl__dscan_check(const char *conf_path, char *err, size_t errsz)
+{
+    sl_scanners *t = malloc(sizeof *t);
+    if (t == NULL)
+        return SL_ERR_NOMEM;
+    int rc = sl__config_scanners(conf_path, t, err, errsz);
+    free(t);
+    return rc;
+}
+
 int sl__dscan_open(sl__dscan **out, const char *conf_path, sl_journal *j, sl_catalog *cat,
                    const char *device_id, char *err, size_t errsz)
 {

@@ -14,6 +14,10 @@
 
 typedef struct sl__dscan sl__dscan;
 
+/* Check the [scanner.NAME] sections of conf_path only: run does this
+ * before it opens (and creates) anything.  SL_OK, SL_ERR_CONFIG with a
+ * one-line message in err, SL_ERR_NOMEM. */
+SL_NODISCARD int sl__dscan_check(const char *conf_path, char *err, size_t errsz);
 /* Read the [scanner.NAME] sections of conf_path (NULL or "": none) and
  * start one scanner each, writing through j and looking up in cat (both
  * borrowed: the daemon's handles, one LMDB environment per process; cat
