@@ -7,7 +7,8 @@
  * of what is in flight, publish the retained "offline" status ourselves
  * (a clean DISCONNECT suppresses the last will) and exit 0.
  * SIGHUP: re-read the configuration and apply log level, batch limits,
- * window, ack timeout and retention; broker, identity and catalog settings
+ * window, ack timeout, retention and the [scanner.NAME] sections
+ * (agent/daemon_scan.c); broker, identity and catalog settings
  * are named in the log as needing a restart.
  *
  * Under systemd (Type=notify, packaging/storelink.service) the loop tells

@@ -158,23 +158,76 @@ json_t *sl__dscan_json(const sl__dscan *ds)
     return a;
 }
 
-void sl__dscan_reload(const sl__dscan *ds, const char *conf_path)
+/* SIGHUP: scanners whose section is unchanged keep running (an open
+ * count goes on); removed or changed ones are closed (an open count is
+ * discarded with a warning, as at a stop) and new or changed ones started.
+ * Any error keeps the running set as it is. */
+void sl__dscan_reload(sl__dscan *ds, const char *conf_path)
 {
-    static sl_scanners fresh;   /* 9 KiB per scanner: not on the stack */
+    sl__dscan *nx;
     char err[512];
-    size_t running = ds != NULL ? ds->conf.n : 0;
-    memset(&fresh, 0, sizeof fresh);
-    if (conf_path != NULL && conf_path[0] != '\0' &&
-        sl__config_scanners(conf_path, &fresh, err, sizeof err) != SL_OK) {
-        sl_plat_log(SL_LOG_WARNING, "reload: scanners: %s (the running scanners are kept)", err);
+    if (ds == NULL)
+        return;
+    if ((nx = calloc(1, sizeof *nx)) == NULL) {
+        sl_plat_log(SL_LOG_WARNING, "reload: scanners: %s (the running scanners are kept)",
+                    sl_strerror(SL_ERR_NOMEM));
         return;
     }
+    if (conf_path != NULL && conf_path[0] != '\0' &&
+        sl__config_scanners(conf_path, &nx->conf, err, sizeof err) != SL_OK) {
+        sl_plat_log(SL_LOG_WARNING, "reload: scanners: %s (the running scanners are kept)", err);
+        free(nx);
+        return;
+    }
+    nx->env = ds->env;
     /* both tables come from sl__config_scanners, which zeroes them first,
      * so equal settings are equal bytes */
-    if (fresh.n != running ||
-        (running > 0 && memcmp(fresh.sc, ds->conf.sc, running * sizeof fresh.sc[0]) != 0))
-        sl_plat_log(SL_LOG_WARNING, "reload: scanner settings changed: restart storelink "
-                    "to apply them");
+    int kept[SL_SCANNERS_MAX] = {0}, from[SL_SCANNERS_MAX];
+    size_t started = 0, stopped = 0, unchanged = 0;
+    for (size_t k = 0; k < nx->conf.n; k++) {
+        size_t o = 0;
+        while (o < ds->n &&
+               (kept[o] || memcmp(&ds->conf.sc[o], &nx->conf.sc[k], sizeof nx->conf.sc[k]) != 0))
+            o++;
+        from[k] = o < ds->n ? (int)o : -1;
+        if (o < ds->n)
+            kept[o] = 1;
+    }
+    /* close before opening: a changed scanner on the same evdev device
+     * could not grab it while the old one holds it */
+    for (size_t o = 0; o < ds->n; o++)
+        if (!kept[o]) {
+            sl__scanner_free(ds->sc[o]);
+            stopped++;
+        }
+    uint64_t now = sl_plat_mono_ms();
+    for (size_t k = 0; k < nx->conf.n; k++) {
+        int o = from[k];
+        if (nx->n != k)
+            nx->conf.sc[nx->n] = nx->conf.sc[k];
+        if (o >= 0) {
+            nx->sc[nx->n] = ds->sc[o];
+            nx->last_scan_ms[nx->n] = ds->last_scan_ms[o];
+            nx->scans[nx->n] = ds->scans[o];
+            nx->present[nx->n] = ds->present[o];
+            unchanged++;
+        } else {
+            int rc = sl__scanner_new(&nx->sc[nx->n], &nx->conf.sc[nx->n], &nx->env, now);
+            if (rc != SL_OK) {
+                sl_plat_log(SL_LOG_ERR, "reload: scanner %s not started: %s",
+                            nx->conf.sc[k].name, sl_strerror(rc));
+                continue;
+            }
+            started++;
+        }
+        nx->n++;
+    }
+    nx->conf.n = nx->n;
+    memcpy(ds, nx, sizeof *ds);
+    free(nx);
+    if (started || stopped)
+        sl_plat_log(SL_LOG_NOTICE, "reload: scanners: %zu started, %zu stopped, %zu unchanged",
+                    started, stopped, unchanged);
 }
 
 void sl__dscan_free(sl__dscan *ds)

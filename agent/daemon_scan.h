@@ -37,9 +37,11 @@ int sl__dscan_service(sl__dscan *ds, const sl_pollfd *fds, int n, uint64_t now_m
 /* Per-scanner state and counters for daemon.json / the control socket
  * (a new array; NULL when there are no scanners). */
 json_t *sl__dscan_json(const sl__dscan *ds);
-/* SIGHUP: names in the log whether the scanner sections changed (they
- * need a restart to apply). */
-void sl__dscan_reload(const sl__dscan *ds, const char *conf_path);
+/* SIGHUP: re-read the scanner sections; unchanged scanners keep running,
+ * removed or changed ones are stopped (an open count discarded with a
+ * warning), new or changed ones started.  On an error the running
+ * scanners are kept and the log says why. */
+void sl__dscan_reload(sl__dscan *ds, const char *conf_path);
 /* Close the devices (open counts are discarded with a warning) and free.
  * NULL is a no-op. */
 void sl__dscan_free(sl__dscan *ds);
