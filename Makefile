@@ -112,6 +112,7 @@ APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record
 # barcode-scanner drivers (drivers/) and their config and CLI (issue 6)
 DRIVER_SRCS = drivers/framing.c drivers/barcode.c drivers/scanmode.c drivers/reader.c \
               drivers/scanner.c agent/config_scanners.c agent/cli_scan.c
+DRIVER_SRCS += agent/daemon_scan.c
 APP_SRCS += $(DRIVER_SRCS)
 LIB_SRCS += platform/posix_input.c
 SL_CFLAGS += -Idrivers

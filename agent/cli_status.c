@@ -341,6 +341,8 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             "not_after_ms", (json_int_t)id.not_after_ms, "days_left", (json_int_t)days_left,
             "key_matches", id.key_matches));
         json_object_set(out, "problems", v.problems);
+        if (running && json_is_array(json_object_get(dj, "scanners")))
+            json_object_set(out, "scanners", json_object_get(dj, "scanners"));
         if (running && dj)
             json_object_set(out, "sync", dj);
         char *s = json_dumps(out, JSON_COMPACT);
@@ -428,6 +430,25 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
                    (long long)(days_left < 0 ? -days_left : days_left),
                    now > id.not_after_ms ? " ago" : "",
                    id.key_ok && id.key_matches ? ", key matches" : ", KEY DOES NOT MATCH");
+        /* the daemon's barcode scanners (agent/daemon_scan.c): only it
+         * knows whether a device is plugged in */
+        json_t *scs = running ? json_object_get(dj, "scanners") : NULL;
+        size_t si;
+        json_t *sc;
+        json_array_foreach(scs, si, sc) {
+            char last[96] = "no scan yet";
+            if (jint(sc, "last_scan_ms") > 0) {
+                sl__human_age(now - jint(sc, "last_scan_ms"), t, sizeof t);
+                snprintf(last, sizeof last, "last scan %s ago", t);
+            }
+            printf("%s %s (%s, %s): %s, %lld scans, %lld recorded, %lld rejected%s, %s\n",
+                   si == 0 ? "scanners    " : "            ", jstr(sc, "name"),
+                   jstr(sc, "device"), jstr(sc, "mode"),
+                   json_is_true(json_object_get(sc, "present")) ? "present" : "ABSENT",
+                   (long long)jint(sc, "scans"), (long long)jint(sc, "recorded"),
+                   (long long)jint(sc, "rejected"),
+                   jint(sc, "failed") ? " (RECORDING FAILED)" : "", last);
+        }
         size_t i;
         json_t *p;
         json_array_foreach(v.problems, i, p) {

@@ -7,7 +7,8 @@
  * of what is in flight, publish the retained "offline" status ourselves
  * (a clean DISCONNECT suppresses the last will) and exit 0.
  * SIGHUP: re-read the configuration and apply log level, batch limits,
- * window, ack timeout and retention; broker, identity and catalog settings
+ * window, ack timeout, retention and the [scanner.NAME] sections
+ * (agent/daemon_scan.c); broker, identity and catalog settings
  * are named in the log as needing a restart.
  *
  * Under systemd (Type=notify, packaging/storelink.service) the loop tells
@@ -25,6 +26,7 @@
 #include "cborio.h"
 #include "cli.h"
 #include "control.h"
+#include "daemon_scan.h"
 #include "crypto.h"
 #include "event.h"
 #include "journal_internal.h"
@@ -93,6 +95,10 @@ struct daemon {
     struct { uint64_t t, acked; } drain[DRAIN_SAMPLES];
     unsigned n_drain, drain_head;
     uint64_t start_mono, start_acked;
+    /* [scanner.NAME] barcode scanners (agent/daemon_scan.c); scancat is a
+     * read-only catalog opened for them when the daemon has none */
+    sl__dscan *scan;
+    sl_catalog *scancat;
 };
 
 /* A price or stock update arrived on topic i. */
@@ -290,6 +296,9 @@ static json_t *state_json(struct daemon *d, int running)
         json_object_set_new(o, "reconnect_at_ms",
                             json_integer((json_int_t)(now + (int64_t)(d->next_connect - mono))));
     json_object_set_new(o, "status_interval", json_integer((json_int_t)d->c->cfg.status_interval));
+    json_t *sc = sl__dscan_json(d->scan);
+    if (sc != NULL)
+        json_object_set_new(o, "scanners", sc);
     return o;
 }
 
@@ -735,6 +744,13 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         sl__cli_err("run: ca_file is not set in %s", cfg->path[0] ? cfg->path : "the configuration");
         return EX_CONFIG_;
     }
+    {
+        char err[600];
+        if ((rc = sl__dscan_check(cfg->path, err, sizeof err)) != SL_OK) {
+            sl__cli_err("%s", rc == SL_ERR_CONFIG ? err : sl_strerror(rc));
+            return rc == SL_ERR_CONFIG ? EX_CONFIG_ : sl__cli_exit(rc);
+        }
+    }
     if ((rc = sl__key_load(&key, cfg->key_file)) != SL_OK) {
         sl__cli_err("run: cannot load device key %s: %s (create one with 'storelink keygen')",
                     cfg->key_file, sl_strerror(rc));
@@ -812,6 +828,20 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             sl__cli_err("run: %s", err);
             ex = rc == SL_ERR_CONFIG ? EX_CONFIG_ : rc == SL_ERR_CONFLICT ? EX_CANTCREAT_
                                                                           : sl__cli_exit(rc);
+            goto out;
+        }
+    }
+    {
+        char err[600];
+        sl_catalog *cat = d.cat;
+        /* lookups and counts' expected figures read the catalog; without
+         * catalog_pubkey the daemon holds none, so open what is there */
+        if (cat == NULL && sl_catalog_open(&d.scancat, cfg->state_dir) == SL_OK)
+            cat = d.scancat;
+        rc = sl__dscan_open(&d.scan, cfg->path, d.j, cat, cfg->device_id, err, sizeof err);
+        if (rc != SL_OK) {
+            sl__cli_err("run: %s", err);
+            ex = rc == SL_ERR_CONFIG ? EX_CONFIG_ : sl__cli_exit(rc);
             goto out;
         }
     }
@@ -913,10 +943,12 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             wake = now;   /* more new records to announce: no sleep */
         if (d.watch_recheck && d.watch_recheck < wake)
             wake = d.watch_recheck;
+        if (sl__dscan_deadline(d.scan) < wake)
+            wake = sl__dscan_deadline(d.scan);
         int timeout = wake == UINT64_MAX ? -1 : wake <= now ? 0
                     : (int)((wake - now) > 600000 ? 600000 : (wake - now));
         sl_pollfd fds[SL_POLL_MAX];
-        int n = 0, i_mq = -1, i_w = -1, i_ctl;
+        int n = 0, i_mq = -1, i_w = -1, i_ctl, i_scan, n_scan;
         fds[n++] = (sl_pollfd){sigfd, 1, 0, 0, 0, 0};
         if (watch >= 0) {
             i_w = n;
@@ -926,6 +958,9 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             i_mq = n;
             fds[n++] = (sl_pollfd){sl__mqtt_fd(d.mqtt), 1, sl__mqtt_want_write(d.mqtt), 0, 0, 0};
         }
+        i_scan = n;   /* before the control clients: a scanner always gets a slot */
+        n_scan = sl__dscan_pollfds(d.scan, fds + n, SL_POLL_MAX - n);
+        n += n_scan;
         i_ctl = n;
         n += sl__control_pollfds(d.ctl, fds + n, SL_POLL_MAX - n);
         sl_plat_poll(fds, n, timeout);
@@ -956,6 +991,7 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                     /* --state-dir on the command line still wins */
                     memcpy(fresh.state_dir, cfg->state_dir, sizeof fresh.state_dir);
                     sl__config_resolve_identity(&fresh);
+                    sl__dscan_reload(d.scan, cfg->path);
                     const char *restart[] = {
                         strcmp(fresh.broker_host, cfg->broker_host) ||
                             fresh.broker_port != cfg->broker_port ? "broker" : NULL,
@@ -989,6 +1025,22 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             if (!d.stopping)
                 sl__sync_kick(d.sync, sl_plat_mono_ms());
         }
+        {
+            /* a scan commit is our own write: kick the engine now rather
+             * than rely on the file watch waking us for it */
+            int changed;
+            int rec = sl__dscan_service(d.scan, fds + i_scan, n_scan, sl_plat_mono_ms(), &changed);
+            if (rec < 0)
+                sl_plat_log(SL_LOG_ERR, "scanners: %s", sl_strerror(SL_ERR_NOMEM));
+            if (changed)
+                d.state_dirty = 1;
+            if (rec > 0) {
+                d.state_dirty = 1;
+                announce_records(&d);
+                if (!d.stopping)
+                    sl__sync_kick(d.sync, sl_plat_mono_ms());
+            }
+        }
         if (i_mq >= 0)
             sl__mqtt_service(d.mqtt, fds[i_mq].readable || fds[i_mq].error, fds[i_mq].writable);
         sl__control_service(d.ctl, fds + i_ctl, n - i_ctl);
@@ -1006,6 +1058,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
     sl_plat_log(SL_LOG_NOTICE, "stopped");
     ex = EX_OK_;
 out:
+    sl__dscan_free(d.scan);   /* before the journal: an open count is discarded */
+    sl_catalog_close(d.scancat);
     sl__control_close(d.ctl);
     free(d.rec);
     sl_plat_close(watch);
