@@ -196,7 +196,7 @@ int sl__control_open(sl__control **out, const char *path, const char *admin_grou
         c->cl[i].fd = -1;
     int rc = SL_OK;
     if (strlen(path) >= sizeof c->path) {
-        snprintf(err, errsz, "control_socket: path longer than 107 bytes: %s", path);
+        snprintf(err, errsz, "control_socket: path longer than 107 bytes: %.200s", path);
         rc = SL_ERR_CONFIG;
         goto fail;
     }
