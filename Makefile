@@ -404,13 +404,14 @@ $(DEB_FILE): $(BUILD)/storelink $(wildcard packaging/*) $(DEB_DOCS)
 	rm -rf $(BUILD)/deb
 	install -d -m 0755 $(DEB_ROOT)/DEBIAN $(DEB_ROOT)/usr/bin $(DEB_ROOT)/etc/storelink \
 	    $(DEB_ROOT)/lib/systemd/system $(DEB_ROOT)/usr/lib/sysusers.d \
-	    $(DEB_ROOT)/usr/share/doc/storelink
+	    $(DEB_ROOT)/usr/share/doc/storelink/examples
 	$(STRIP) --strip-unneeded -o $(DEB_ROOT)/usr/bin/storelink $(BUILD)/storelink
 	chmod 0755 $(DEB_ROOT)/usr/bin/storelink
 	install -m 0644 docs/storelink.conf.sample $(DEB_ROOT)/etc/storelink/storelink.conf
 	install -m 0644 packaging/storelink.service $(DEB_ROOT)/lib/systemd/system/storelink.service
 	install -m 0644 packaging/storelink.sysusers $(DEB_ROOT)/usr/lib/sysusers.d/storelink.conf
 	install -m 0644 $(DEB_DOCS) $(DEB_ROOT)/usr/share/doc/storelink/
+	install -m 0644 packaging/scanners.conf $(DEB_ROOT)/usr/share/doc/storelink/examples/
 	install -m 0644 packaging/conffiles $(DEB_ROOT)/DEBIAN/conffiles
 	install -m 0755 packaging/postinst packaging/prerm packaging/postrm $(DEB_ROOT)/DEBIAN/
 	deps=$$(READELF=$(READELF) packaging/depends.sh $(BUILD)/storelink) && \

@@ -30,8 +30,8 @@ static void summary(const sl_event *ev, char *out, size_t outsz)
         return;
     }
     if (ev->kind == SL_KIND_DAY_CLOSE) {
-        snprintf(out, outsz, "business day %s, %llu records", ev->day.date,
-                 (unsigned long long)ev->day.records);
+        snprintf(out, outsz, "business day %s, %llu record%s", ev->day.date,
+                 (unsigned long long)ev->day.records, ev->day.records == 1 ? "" : "s");
         return;
     }
     if (ev->kind == SL_KIND_ADJUSTMENT) {

@@ -274,8 +274,9 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
                 "oldest unacknowledged record is %s old (alert_backlog_age %s)", t, t2);
     }
     if (dead)
-        problem(&v, 1, "the hub refused them: storelink journal list shows them; tell the "
-                "central team", "%llu dead letter(s)", (unsigned long long)dead);
+        problem(&v, 1, "the hub refused them: storelink dlq list shows why; storelink dlq retry "
+                "SEQ once the hub accepts them, or storelink dlq drop SEQ --reason TEXT",
+                "%llu dead letter(s)", (unsigned long long)dead);
     if (!running && unacked)
         problem(&v, 1, "start the daemon: systemctl start storelink (journalctl -u storelink "
                 "says why it stopped)", "daemon not running with %llu record(s) unsent",
@@ -319,9 +320,10 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             "records", (json_int_t)info.records,
             "drain_rate", running ? json_number_value(json_object_get(dj, "drain_rate")) : 0.0,
             "drain_eta_s", running ? jint(dj, "drain_eta_s") : 0));
-        json_object_set_new(out, "connection", json_pack("{s:s,s:s,s:I,s:s,s:s,s:I}",
+        json_object_set_new(out, "connection", json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:I}",
             "state", conn, "broker", broker, "since_ms", running ? jint(dj, "since_ms") : 0,
-            "last_error", err, "last_error_detail", jstr(dj, "last_error_detail"),
+            "last_error", err, "last_error_class", jstr(dj, "last_error_class"),
+            "last_error_detail", err,
             "reconnect_at_ms", running ? jint(dj, "reconnect_at_ms") : 0));
         json_object_set_new(out, "catalog", json_pack(
             "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
@@ -370,7 +372,9 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             printf(" for %s", t);
         }
         printf("\n");
-        if (err[0])
+        if (err[0] && jstr(dj, "last_error_class")[0])
+            printf("last error   %s (%s)\n", jstr(dj, "last_error_class"), err);
+        else if (err[0])
             printf("last error   %s\n", err);
         printf("backlog      %llu unacknowledged (last seq %llu, acked through %llu)",
                (unsigned long long)unacked, (unsigned long long)info.last_seq,

@@ -39,8 +39,8 @@ static void amounts(const sl_event *ev, char *out, size_t outsz)
                  ev->target_txn_id);
         return;
     case SL_KIND_DAY_CLOSE:
-        snprintf(out, outsz, "business day %s, %llu records", ev->day.date,
-                 (unsigned long long)ev->day.records);
+        snprintf(out, outsz, "business day %s, %llu record%s", ev->day.date,
+                 (unsigned long long)ev->day.records, ev->day.records == 1 ? "" : "s");
         return;
     case SL_KIND_NONE:
         break;
