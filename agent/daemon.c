@@ -93,6 +93,7 @@ struct daemon {
     struct { uint64_t t, acked; } drain[DRAIN_SAMPLES];
     unsigned n_drain, drain_head;
     uint64_t start_mono, start_acked;
+    uint64_t reopens_seen;      /* journal reopens after MDB_PANIC already shown */
 };
 
 /* A price or stock update arrived on topic i. */
@@ -290,6 +291,12 @@ static json_t *state_json(struct daemon *d, int running)
         json_object_set_new(o, "reconnect_at_ms",
                             json_integer((json_int_t)(now + (int64_t)(d->next_connect - mono))));
     json_object_set_new(o, "status_interval", json_integer((json_int_t)d->c->cfg.status_interval));
+    uint64_t nreopen;
+    int64_t reopen_ms;
+    if (sl__journal_reopens(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
+        json_object_set_new(o, "journal_reopens", json_integer((json_int_t)nreopen));
+        json_object_set_new(o, "journal_reopened_ms", json_integer((json_int_t)reopen_ms));
+    }
     return o;
 }
 
@@ -902,6 +909,13 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             wake = d.next_prune;
         if (!d.stopping && d.next_dayclose < wake)
             wake = d.next_dayclose;
+        /* a journal reopened after an LMDB panic: an alarm, shown at once */
+        uint64_t nreopen;
+        int64_t reopen_ms;
+        if (sl__journal_reopens(d.j, &nreopen, &reopen_ms) == SL_OK && nreopen != d.reopens_seen) {
+            d.reopens_seen = nreopen;
+            d.state_dirty = 1;
+        }
         /* the status cadence: the only timer left when nothing happens */
         if ((d.state_dirty && now >= d.state_written + REFRESH_MIN_MS) || now >= d.next_tick)
             refresh(&d, 1);
