@@ -293,7 +293,7 @@ static json_t *state_json(struct daemon *d, int running)
     json_object_set_new(o, "status_interval", json_integer((json_int_t)d->c->cfg.status_interval));
     uint64_t nreopen;
     int64_t reopen_ms;
-    if (sl__journal_reopens(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
+    if (d->j != NULL && sl__journal_reopens(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
         json_object_set_new(o, "journal_reopens", json_integer((json_int_t)nreopen));
         json_object_set_new(o, "journal_reopened_ms", json_integer((json_int_t)reopen_ms));
     }
@@ -912,7 +912,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         /* a journal reopened after an LMDB panic: an alarm, shown at once */
         uint64_t nreopen;
         int64_t reopen_ms;
-        if (sl__journal_reopens(d.j, &nreopen, &reopen_ms) == SL_OK && nreopen != d.reopens_seen) {
+        if (d.j != NULL && sl__journal_reopens(d.j, &nreopen, &reopen_ms) == SL_OK &&
+            nreopen != d.reopens_seen) {
             d.reopens_seen = nreopen;
             d.state_dirty = 1;
         }
