@@ -284,6 +284,13 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
     if (running && strcmp(conn, "connected") != 0 && err[0])
         problem(&v, 1, "storelink doctor checks DNS, TCP, TLS and MQTT step by step",
                 "not connected to %s: %s", broker, err);
+    if (running && jint(dj, "journal_reopens") > 0) {
+        char when[64];
+        sl__human_age(now - jint(dj, "journal_reopened_ms"), when, sizeof when);
+        problem(&v, 1, "check the disk (dmesg, SMART); the daemon reopened the journal and "
+                "carries on, restart it to clear this", "journal storage failed (LMDB panic): "
+                "reopened %lld time(s), last %s ago", (long long)jint(dj, "journal_reopens"), when);
+    }
     if (jpct > JOURNAL_WARN_PCT) {
         sl__human_bytes(info.used_bytes, t, sizeof t);
         sl__human_bytes(jmax, t2, sizeof t2);

@@ -99,6 +99,7 @@ struct daemon {
      * read-only catalog opened for them when the daemon has none */
     sl__dscan *scan;
     sl_catalog *scancat;
+    uint64_t reopens_seen;      /* journal reopens after MDB_PANIC already shown */
 };
 
 /* A price or stock update arrived on topic i. */
@@ -299,6 +300,12 @@ static json_t *state_json(struct daemon *d, int running)
     json_t *sc = sl__dscan_json(d->scan);
     if (sc != NULL)
         json_object_set_new(o, "scanners", sc);
+    uint64_t nreopen;
+    int64_t reopen_ms;
+    if (d->j != NULL && sl__journal_reopens(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
+        json_object_set_new(o, "journal_reopens", json_integer((json_int_t)nreopen));
+        json_object_set_new(o, "journal_reopened_ms", json_integer((json_int_t)reopen_ms));
+    }
     return o;
 }
 
@@ -932,6 +939,14 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             wake = d.next_prune;
         if (!d.stopping && d.next_dayclose < wake)
             wake = d.next_dayclose;
+        /* a journal reopened after an LMDB panic: an alarm, shown at once */
+        uint64_t nreopen;
+        int64_t reopen_ms;
+        if (d.j != NULL && sl__journal_reopens(d.j, &nreopen, &reopen_ms) == SL_OK &&
+            nreopen != d.reopens_seen) {
+            d.reopens_seen = nreopen;
+            d.state_dirty = 1;
+        }
         /* the status cadence: the only timer left when nothing happens */
         if ((d.state_dirty && now >= d.state_written + REFRESH_MIN_MS) || now >= d.next_tick)
             refresh(&d, 1);

@@ -44,6 +44,8 @@ struct sl_journal {
     int have_retry, have_sent;   /* absent in journals older than them (read-only) */
     uint64_t max_bytes;
     uint64_t map_bytes;
+    uint64_t reopens;      /* environments reopened after MDB_PANIC */
+    int64_t reopened_ms;   /* wall clock of the last one */
     char dir[4096];
     uint8_t buf[SL_RECORD_MAX];   /* encode scratch, one writer per handle */
     uint8_t cbuf[SL_RECORD_MAX];
@@ -275,10 +277,81 @@ static int grow_map(sl_journal *j)
     return sl__mdb_grow(j->env, &j->map_bytes, j->max_bytes, "journal");
 }
 
-/* Begin a transaction, adopting a map another process has grown. */
+/* Close and reopen the environment of a live handle.  After MDB_PANIC
+ * (a failed meta-page write, for one) LMDB refuses every further
+ * transaction on that environment until it is closed; the file itself is
+ * still the last committed state, so a fresh open carries on.  The handle
+ * stays the same pointer: the daemon's sync engine keeps using it. */
+static int reopen_env(sl_journal *j)
+{
+    mdb_env_close(j->env);
+    j->env = NULL;
+    int rc = mdb_env_create(&j->env);
+    if (rc != 0) {
+        j->env = NULL;
+        return sl__mdb_err(rc);
+    }
+    mdb_env_set_maxdbs(j->env, JOURNAL_MAXDBS);
+    mdb_env_set_maxreaders(j->env, 126);
+    unsigned flags = 0;
+    if ((rc = mdb_env_set_mapsize(j->env, (size_t)j->map_bytes)) != 0 ||
+        (rc = mdb_env_open(j->env, j->dir, j->read_only ? MDB_RDONLY : 0, 0600)) != 0 ||
+        (rc = mdb_env_get_flags(j->env, &flags)) != 0) {
+        mdb_env_close(j->env);
+        j->env = NULL;
+        return sl__mdb_err(rc);
+    }
+    if (flags & (MDB_NOSYNC | MDB_MAPASYNC | MDB_WRITEMAP | MDB_NOMETASYNC)) {
+        mdb_env_close(j->env);
+        j->env = NULL;
+        return SL_ERR_UNSAFE;
+    }
+    MDB_envinfo ei;
+    if (mdb_env_info(j->env, &ei) == 0 && ei.me_mapsize > j->map_bytes)
+        j->map_bytes = ei.me_mapsize;   /* another process grew it meanwhile */
+    int dead = 0;
+    mdb_reader_check(j->env, &dead);
+    if ((rc = open_dbs(j)) != SL_OK) {
+        mdb_env_close(j->env);
+        j->env = NULL;
+    }
+    return rc;
+}
+
+/* Begin a transaction, adopting a map another process has grown, and
+ * reopening an environment that an earlier failure left panicked (or that
+ * a failed reopen left closed).  Every journal operation starts here with
+ * no transaction of this handle open, so the reopen is safe at this point. */
 static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
 {
+    int rc = SL_ERR_IO;
+    if (j->env != NULL) {
+        rc = sl__mdb_txn_begin(j->env, flags, txn, &j->map_bytes);
+        if (rc != SL_ERR_IO)
+            return rc;
+        /* SL_ERR_IO covers MDB_PANIC: ask LMDB which it was */
+        MDB_txn *probe;
+        int mrc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &probe);
+        if (mrc == 0)
+            mdb_txn_abort(probe);
+        if (mrc != MDB_PANIC)
+            return rc;
+    }
+    int rrc = reopen_env(j);
+    j->reopens++;
+    j->reopened_ms = sl_plat_now_ms();
+    sl_plat_log(SL_LOG_ERR, "journal: storage failed (LMDB panic), environment reopened: %s",
+                rrc == SL_OK ? "ok" : sl_strerror(rrc));
+    if (rrc != SL_OK)
+        return rrc;
     return sl__mdb_txn_begin(j->env, flags, txn, &j->map_bytes);
+}
+
+int sl__journal_reopens(const sl_journal *j, uint64_t *n, int64_t *last_ms)
+{
+    *n = j->reopens;
+    *last_ms = j->reopened_ms;
+    return SL_OK;
 }
 
 static int read_tail(sl_journal *j, MDB_txn *txn, uint64_t *seq, uint8_t hash[32])
@@ -627,6 +700,13 @@ int sl_journal_info_get(sl_journal *j, sl_journal_info *info)
     memset(info, 0, sizeof *info);
     MDB_envinfo ei;
     MDB_stat st;
+    if (j->env == NULL) {   /* a reopen after a panic failed: try again */
+        MDB_txn *t;
+        int rc = txn_begin(j, MDB_RDONLY, &t);
+        if (rc != SL_OK)
+            return rc;
+        mdb_txn_abort(t);
+    }
     mdb_env_info(j->env, &ei);
     mdb_env_stat(j->env, &st);
     info->used_bytes = (uint64_t)(ei.me_last_pgno + 1) * st.ms_psize;

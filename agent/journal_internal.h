@@ -11,6 +11,10 @@
 /* Directory of the LMDB environment (borrowed, lives as long as j). */
 const char *sl__journal_dir(const sl_journal *j);
 
+/* How often this handle reopened its environment after MDB_PANIC, and the
+ * wall-clock ms of the last time (0, 0: never).  For the daemon's alarm. */
+int sl__journal_reopens(const sl_journal *j, uint64_t *n, int64_t *last_ms);
+
 /* sl_journal_foreach without hashing each record (rec->hash is zeros):
  * for readers that need only the chain's prev hashes, like the batch
  * builder, where SHA-256 was a quarter of the cost per synced record. */

@@ -224,7 +224,8 @@ int sl_plat_tz_offset(const char *name, int64_t utc_ms, int32_t *offset_s);
  * SL_PLAT_CLOCK_JUMP_MS against the monotonic clock since the previous call
  * in this process.  $STORELINK_CLOCK_STATE ("synced", "unsynced", "jump")
  * overrides the measurement: the test hook, and a way to run on hosts
- * whose NTP state the kernel does not know. */
+ * whose NTP state the kernel does not know ("synced" still reports a jump
+ * this process measured). */
 #define SL_PLAT_CLOCK_UNSYNC 0x1u
 #define SL_PLAT_CLOCK_JUMP 0x2u
 #define SL_PLAT_CLOCK_JUMP_MS 2000
