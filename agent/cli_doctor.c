@@ -377,7 +377,7 @@ static void check_broker(struct doc *d, sl_cli *c, int timeout_ms, const sl__ide
      * running daemon's session: ask the daemon what it sees instead */
     int running = 0;
     long pid = 0;
-    json_t *dj = sl__daemon_view(c->cfg.state_dir, &running, &pid);
+    json_t *dj = sl__daemon_view_live(&c->cfg, &running, &pid);
     if (running) {
         const char *conn = json_string_value(json_object_get(dj, "connection"));
         const char *err = json_string_value(json_object_get(dj, "last_error"));

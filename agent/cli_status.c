@@ -78,6 +78,36 @@ json_t *sl__daemon_view(const char *state_dir, int *running, long *pid)
     return dj;
 }
 
+/* The daemon's view for status and doctor: asked live over its control
+ * socket when it runs (daemon.json lags by up to a second, and says nothing
+ * when the daemon hangs), else what it last wrote; "source" says which. */
+json_t *sl__daemon_view_live(const sl_config *cfg, int *running, long *pid)
+{
+    json_t *dj = sl__daemon_view(cfg->state_dir, running, pid);
+    if (!*running)
+        return dj;
+    char sock[128], *reply = malloc(SL_CONTROL_REPLY_MAX);
+    json_t *live = NULL;
+    if (reply != NULL &&
+        sl__control_path(cfg->control_socket, cfg->state_dir, sock, sizeof sock) == SL_OK &&
+        sl__control_request(sock, "{\"cmd\":\"status\"}", 1000, reply, SL_CONTROL_REPLY_MAX) ==
+            SL_OK)
+        live = json_loads(reply, 0, NULL);
+    free(reply);
+    if (live != NULL && json_is_object(live) && json_object_get(live, "connection") != NULL) {
+        /* the backlog figures come from the journal, once */
+        json_object_del(live, "acked_through");
+        json_object_del(live, "last_seq");
+        json_decref(dj);
+        dj = live;
+    } else {
+        json_decref(live);
+    }
+    json_object_set_new(dj, "source", json_string(json_is_true(json_object_get(dj, "live"))
+                                                      ? "control socket" : "daemon.json"));
+    return dj;
+}
+
 struct verdict {
     int health;          /* 0 healthy, 1 degraded, 2 failing */
     json_t *problems;    /* [{severity, problem, fix}] */
@@ -164,32 +194,10 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
                 "cannot open the journal in %.300s: %s", cfg->state_dir, sl_strerror(rc));
 
     /* the daemon's own view: asked live over the control socket when it
-     * runs (daemon.json lags by up to a second, and says nothing when the
-     * daemon hangs), else what it last wrote */
+     * runs, else what it last wrote */
     int running = 0;
     long pid = 0;
-    json_t *dj = sl__daemon_view(cfg->state_dir, &running, &pid);
-    if (running) {
-        char sock[128], *reply = malloc(SL_CONTROL_REPLY_MAX);
-        json_t *live = NULL;
-        if (reply != NULL &&
-            sl__control_path(cfg->control_socket, cfg->state_dir, sock, sizeof sock) == SL_OK &&
-            sl__control_request(sock, "{\"cmd\":\"status\"}", 1000, reply,
-                                SL_CONTROL_REPLY_MAX) == SL_OK)
-            live = json_loads(reply, 0, NULL);
-        free(reply);
-        if (live != NULL && json_is_object(live) && json_object_get(live, "connection") != NULL) {
-            /* the backlog figures come from the journal, once */
-            json_object_del(live, "acked_through");
-            json_object_del(live, "last_seq");
-            json_decref(dj);
-            dj = live;
-        } else {
-            json_decref(live);
-        }
-        json_object_set_new(dj, "source", json_string(json_is_true(json_object_get(dj, "live"))
-                                                          ? "control socket" : "daemon.json"));
-    }
+    json_t *dj = sl__daemon_view_live(cfg, &running, &pid);
     const char *conn = running ? jstr(dj, "connection") : "offline";
     if (conn[0] == '\0')
         conn = "offline";

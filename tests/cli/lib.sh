@@ -18,18 +18,18 @@ ok() {  # ok CONDITION-EXIT-CODE DESCRIPTION
 is() {  # is GOT EXPECTED DESCRIPTION
     _tap_n=$((_tap_n + 1))
     if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"
-    else echo "not ok $_tap_n - $3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"
+    else echo "not ok $_tap_n - $3"; printf '%s\n' "got:      '$1'" "expected: '$2'" | sed 's/^/#   /'
          _tap_fail=$((_tap_fail + 1)); fi
 }
 like() {  # like GOT PATTERN(grep -E) DESCRIPTION
     _tap_n=$((_tap_n + 1))
     if printf '%s\n' "$1" | grep -Eq -- "$2"; then echo "ok $_tap_n - $3"
-    else echo "not ok $_tap_n - $3"; echo "#   got: '$1'"; echo "#   want match: '$2'"
+    else echo "not ok $_tap_n - $3"; printf '%s\n' "got: '$1'" "want match: '$2'" | sed 's/^/#   /'
          _tap_fail=$((_tap_fail + 1)); fi
 }
 unlike() {
     _tap_n=$((_tap_n + 1))
-    if printf '%s\n' "$1" | grep -Eq -- "$2"; then echo "not ok $_tap_n - $3"; echo "#   got: '$1'"
+    if printf '%s\n' "$1" | grep -Eq -- "$2"; then echo "not ok $_tap_n - $3"; printf '%s\n' "got: '$1'" | sed 's/^/#   /'
          _tap_fail=$((_tap_fail + 1))
     else echo "ok $_tap_n - $3"; fi
 }
