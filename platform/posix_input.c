@@ -66,7 +66,9 @@ int sl_plat_input_grab(int fd)
 #ifdef HAVE_EVDEV
     if (ioctl(fd, EVIOCGRAB, (void *)1) == 0)
         return SL_OK;
-    if (errno == ENOTTY || errno == EINVAL)
+    /* not an input device: ENOTTY natively; qemu-user answers an ioctl it
+     * does not translate for the device with ENOSYS */
+    if (errno == ENOTTY || errno == EINVAL || errno == ENOSYS)
         return SL_ERR_USAGE;
     return map_errno(errno);
 #else

@@ -238,7 +238,7 @@ type = pipe
 mode = count
 location = aisle 7
 end_code = COUNT-END
-count_idle = 1
+count_idle = 4
 EOF
 start_scan "$TMP/count.conf" aisle
 exec 7> "$TMP/count"
@@ -254,7 +254,7 @@ ok $? "the end code commits one count adjustment"
 like "$(rec_line $((n_before + 1)))" "\"reason\":\"count\",\"location\":\"aisle 7\",\"lines\":\[\{\"sku\":\"$A\",\"qty\":3,\"expected\":40\},\{\"sku\":\"$B\",\"qty\":12\}\]" \
     "counted figures; expected on-hand from the stock catalog where it has one"
 like "$(sl stock $A)" '^on hand +3$' "the count resets on-hand"
-# idle timeout: one scan, then nothing for count_idle (1 s)
+# idle timeout: one scan, then nothing for count_idle (4 s: long enough that the checks above, slow under qemu, run before it)
 echo "$C" >&7
 records $((n_before + 2))
 ok $? "idle timeout commits the count"

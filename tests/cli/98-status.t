@@ -27,7 +27,7 @@ want = {
     "daemon.running": b, "daemon.pid": int, "daemon.started_ms": int, "daemon.uptime_s": int,
     "daemon.version": s,
     "connection.state": s, "connection.broker": s, "connection.since_ms": int,
-    "connection.last_error": s, "connection.last_error_detail": s,
+    "connection.last_error": s, "connection.last_error_class": s, "connection.last_error_detail": s,
     "connection.reconnect_at_ms": int,
     "backlog.last_seq": int, "backlog.acked_through": int, "backlog.unacked": int,
     "backlog.unsent": int, "backlog.oldest_unacked_age_ms": int,
