@@ -5,7 +5,10 @@
 # `storelink record`, moved aside untouched, and a new epoch continues the
 # sequence and the chain; status and doctor say so.
 . "$(dirname "$0")/lib.sh"
-plan 30
+. "$(dirname "$0")/../lib/broker.sh"
+. "$(dirname "$0")/../lib/sync.sh"
+trap 'agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
+plan 38
 N=$(scale 120 400)
 sale() {  # sale TXN_ID
     printf '{"kind":"sale","txn_id":"%s","currency":"EUR","lines":[{"sku":"123","qty":1,"unit_price":100}],"tenders":[{"method":"cash","amount":100}]}\n' "$1"
@@ -14,9 +17,9 @@ fill() {  # fill PREFIX: N records
     i=1
     while [ $i -le "$N" ]; do sale "$1-$(printf %04d $i)"; i=$((i + 1)); done | sl record > /dev/null
 }
-# damage CASE: change data.mdb the way CASE says
+# damage CASE PREFIX [FILE]: change data.mdb the way CASE says
 damage() {
-    f=$TMP/state/journal/data.mdb
+    f=${3:-$TMP/state/journal/data.mdb}
     size=$(wc -c < "$f")
     case $1 in
     truncate)
@@ -70,6 +73,36 @@ for case in truncate middle tail; do
     ok $? "$case: doctor names the damage"
     [ "$_tap_fail" -eq 0 ] && n=$((n + 1))
 done
+
+# With a broker and a hub: the hub holds the whole old epoch, the journal is
+# truncated, the new epoch (from a seq below what the hub holds) syncs; the
+# hub keeps the old epoch's records past the break aside and records it.
+sync_setup
+ok $? "broker started"
+hub_conf hub-a
+hub_start hub-a
+agent_conf dev-1
+i=1; while [ $i -le "$N" ]; do sale "S-$(printf %04d $i)"; i=$((i + 1)); done | ag dev-1 record > /dev/null
+agent_start dev-1
+wait_for 30 '[ "$(acked dev-1)" = "$N" ]'
+ok $? "dev-1 synced $N records"
+agent_stop dev-1
+damage truncate S "$TMP/dev-1/journal/data.mdb"
+i=1; while [ $i -le 5 ]; do sale "T-$i"; i=$((i + 1)); done | ag dev-1 record > /dev/null 2>&1
+ok $? "dev-1 records after the damage"
+from=$(ag dev-1 status --json | sed -n 's/.*"epoch_from_seq":\([0-9]*\).*/\1/p')
+agent_start dev-1
+wait_for 30 '[ "$(acked dev-1)" = "$((from + 5))" ]'
+ok $? "the new epoch (from seq $from) synced: acked through $((from + 5))"
+hubq() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$TMP/hub.db" "$1"; }
+is "$(hubq "select count(*) from records where device='dev-1'")" "$((from + 5))" \
+    "the hub's chain for dev-1 is the old epoch through $from, then the new one"
+is "$(hubq "select epoch||' '||from_seq||' '||hub_last_seq||' '||moved from epoch_breaks where device='dev-1'")" \
+    "2 $from $N $((N - from))" "the hub recorded the break: epoch 2 from $from, it had $N"
+is "$(hubq "select count(*) from epoch_records where device='dev-1' and epoch=1")" "$((N - from))" \
+    "the old epoch's records past the break are kept"
+out=$(ag dev-1 status 2>&1); rc=$?
+is "$rc" 1 "status exits 1 (degraded) with the new epoch synced"
 [ "$_tap_fail" -eq 0 ] && res=PASS || res=FAIL
 report "damaged journal -> new epoch" 3 $((3 * N)) 0 0 "$res"
 done_testing
