@@ -1561,6 +1561,8 @@ static int epoch_probe_fn(void *vctx, void *out, size_t outsz)
     }
     if ((rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn)) != 0 ||
         (rc = mdb_cursor_open(txn, j->db_rec, &cur)) != 0) {
+        /* only corruption codes are damage; readers full and the like are not */
+        p->damaged = sl__mdb_err(rc) == SL_ERR_CORRUPT;
         snprintf(p->why, sizeof p->why, "journal databases do not open: %s", mdb_strerror(rc));
         goto done;
     }
