@@ -440,6 +440,22 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
 }
 
 /* One write transaction over the events whose results are still SL_OK. */
+/* Another process may have found this journal damaged and moved it aside
+ * (journal epochs) while this handle was open: never append to the moved
+ * copy (it is evidence, and nothing would ever send those records).  One
+ * stat per commit group, under the writer lock. */
+static int still_in_place(sl_journal *j)
+{
+    char path[4200];
+    mdb_filehandle_t fd;
+    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
+    if (mdb_env_get_fd(j->env, &fd) != 0 || sl_plat_same_file(fd, path))
+        return SL_OK;
+    sl_plat_log(SL_LOG_ERR, "journal %s was moved aside (damaged, new epoch) by another "
+                "process: reopen the journal (restart storelink)", j->dir);
+    return SL_ERR_CORRUPT;
+}
+
 static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
                         sl_result *results, const int *valid)
 {
@@ -450,7 +466,8 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
         int rc = txn_begin(j, 0, &txn);
         if (rc != SL_OK)
             return rc;
-        if ((rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
+        if ((rc = still_in_place(j)) != SL_OK ||
+            (rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
             mdb_txn_abort(txn);
             return rc;
         }
@@ -1448,6 +1465,9 @@ typedef struct epoch_probe {
     uint8_t good_hash[32];
     uint64_t acked;
     uint64_t scanned;
+    int have_tail;              /* scan: the damaged copy's meta tail, if readable */
+    uint64_t tail_seq;
+    uint8_t tail_hash[32];
     char why[120];
 } epoch_probe;
 
@@ -1675,6 +1695,15 @@ static int epoch_scan_fn(void *vctx, void *out, size_t outsz)
         memcpy(p->good_hash, (uint8_t *)av.mv_data + 8, 32);
         have_anchor = 1;
     }
+    if (read_tail(j, txn, &p->tail_seq, p->tail_hash) == SL_OK && p->tail_seq > 0)
+        p->have_tail = 1;
+    /* A record is verified once its successor's prev names its hash (or,
+     * for the last one, the meta tail does): cand is the newest record
+     * that decodes and links, good the newest verified one.  p->good_* is
+     * what a fault hands back. */
+    uint64_t cand_seq = p->good_seq;
+    uint8_t cand_hash[32];
+    memcpy(cand_hash, p->good_hash, 32);
     if (mdb_cursor_open(txn, j->db_rec, &cur) == 0) {
         int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
         while (mrc == 0) {
@@ -1682,17 +1711,26 @@ static int epoch_scan_fn(void *vctx, void *out, size_t outsz)
                 rec->seq != get_be64(k.mv_data))
                 break;
             /* the first record chains to the anchor (zeros for a journal
-             * never pruned); without a readable anchor it is taken as is */
-            if (p->scanned == 0 && !have_anchor && rec->seq != 1)
+             * never pruned); without a readable anchor it is taken as is,
+             * unverified until its successor links to it */
+            if (p->scanned == 0 && !have_anchor && rec->seq != 1) {
                 have_anchor = 1;
-            else if (rec->seq != p->good_seq + 1 || memcmp(rec->prev_hash, p->good_hash, 32) != 0)
+            } else if (rec->seq != cand_seq + 1 || memcmp(rec->prev_hash, cand_hash, 32) != 0) {
                 break;
-            p->good_seq = rec->seq;
-            memcpy(p->good_hash, rec->hash, 32);
+            } else {
+                p->good_seq = cand_seq;
+                memcpy(p->good_hash, cand_hash, 32);
+            }
+            cand_seq = rec->seq;
+            memcpy(cand_hash, rec->hash, 32);
             p->scanned++;
             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         }
         mdb_cursor_close(cur);
+    }
+    if (p->have_tail && cand_seq == p->tail_seq && memcmp(cand_hash, p->tail_hash, 32) == 0) {
+        p->good_seq = cand_seq;
+        memcpy(p->good_hash, cand_hash, 32);
     }
     mdb_txn_abort(txn);
 out_env:
@@ -1856,6 +1894,10 @@ static void epoch_salvage(const char *dir, epoch_probe *s)
         seq = c[0].seq;
         memcpy(h, c[0].hash, 32);
     }
+    /* as in the scan: the newest record counts only when the tail names it */
+    uint64_t good = seq;
+    uint8_t gh[32];
+    memcpy(gh, h, 32);
     for (;;) {
         while (i < n && c[i].seq <= seq)
             i++;
@@ -1864,12 +1906,18 @@ static void epoch_salvage(const char *dir, epoch_probe *s)
             k++;
         if (k >= n || c[k].seq != seq + 1)
             break;
+        good = seq;
+        memcpy(gh, h, 32);
         seq++;
         memcpy(h, c[k].hash, 32);
     }
-    if (seq > s->good_seq) {
-        s->good_seq = seq;
-        memcpy(s->good_hash, h, 32);
+    if (s->have_tail && seq == s->tail_seq && memcmp(h, s->tail_hash, 32) == 0) {
+        good = seq;
+        memcpy(gh, h, 32);
+    }
+    if (good > s->good_seq) {
+        s->good_seq = good;
+        memcpy(s->good_hash, gh, 32);
     }
 out:
     free(rec);

@@ -265,5 +265,7 @@ int sl_plat_run_isolated(int (*fn)(void *ctx, void *out, size_t outsz), void *ct
                          size_t outsz, int *faulted);
 /* pread n bytes at off; *got may be short at the end of the file. */
 int sl_plat_read_at(const char *path, uint64_t off, void *buf, size_t n, size_t *got);
+/* 1 if the open fd and path are the same file (device and inode), else 0. */
+int sl_plat_same_file(int fd, const char *path);
 
 #endif

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,4 +104,12 @@ int sl_plat_read_at(const char *path, uint64_t off, void *buf, size_t n, size_t 
         return SL_ERR_IO;
     *got = (size_t)r;
     return SL_OK;
+}
+
+int sl_plat_same_file(int fd, const char *path)
+{
+    struct stat a, b;
+    if (fstat(fd, &a) != 0 || stat(path, &b) != 0)
+        return 0;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
