@@ -104,6 +104,7 @@ LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.
            platform/posix_event.c platform/posix_notify.c \
            platform/posix_net.c \
            platform/posix_sock.c
+LIB_SRCS += platform/posix_proc.c
 APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record.c \
            agent/cli_journal.c agent/mqtt.c agent/daemon.c agent/cli_status.c agent/cli_catalog.c \
            agent/probe.c agent/cli_doctor.c \
@@ -145,6 +146,7 @@ UNIT_TESTS += test_dlq
 UNIT_TESTS += test_scanner
 UNIT_TESTS += test_bizday
 UNIT_TESTS += test_control
+UNIT_TESTS += test_epoch
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

@@ -12,7 +12,8 @@
 
 enum { BK_VERSION = 1, BK_DEVICE = 2, BK_STORE = 3, BK_FIRST = 4, BK_LAST = 5,
        BK_PREV = 6, BK_CURRENCY = 7, BK_COMP = 8, BK_BODY = 9, BK_CERT = 10,
-       BK_SENT_AT = 11, BK_RETRY = 12 };
+       BK_SENT_AT = 11, BK_RETRY = 12,
+       BK_EPOCH = 13, BK_EPOCH_FROM = 14 };   /* docs/PROTOCOL.md "Journal epochs" */
 
 struct build_ctx {
     const sl__batch_opts *o;
@@ -123,8 +124,13 @@ int sl__batch_build(sl_journal *j, uint64_t from_seq, const sl__batch_opts *o,
         goto out;
     }
     int has_cur = c->currency[0] != '\0';
+    /* a journal that replaced a damaged one tells the hub where its chain
+     * starts, in every batch (signed with the rest) */
+    sl__epoch ep;
+    int has_epoch = sl__journal_epoch(j, &ep) == SL_OK && ep.epoch > 1;
     sl__cw_init(&w, env, env_cap);
-    sl__cw_map(&w, 9 + (size_t)has_cur + (size_t)comp + (size_t)(o->retry != 0));
+    sl__cw_map(&w, 9 + (size_t)has_cur + (size_t)comp + (size_t)(o->retry != 0) +
+                       2 * (size_t)has_epoch);
     sl__cw_uint(&w, BK_VERSION); sl__cw_uint(&w, SL_BATCH_VERSION);
     sl__cw_uint(&w, BK_DEVICE); sl__cw_cstr(&w, o->device);
     sl__cw_uint(&w, BK_STORE); sl__cw_cstr(&w, o->store);
@@ -145,6 +151,10 @@ int sl__batch_build(sl_journal *j, uint64_t from_seq, const sl__batch_opts *o,
     if (o->retry) {
         sl__cw_uint(&w, BK_RETRY);
         sl__cw_uint(&w, 1);
+    }
+    if (has_epoch) {
+        sl__cw_uint(&w, BK_EPOCH); sl__cw_uint(&w, ep.epoch);
+        sl__cw_uint(&w, BK_EPOCH_FROM); sl__cw_uint(&w, ep.from_seq);
     }
     if (w.overflow) {
         rc = SL_ERR_TOO_LARGE;
@@ -208,10 +218,10 @@ int sl__batch_parse(const uint8_t *msg, size_t len, sl__batch_in *b, char *why, 
     size_t body_len = 0;
     unsigned seen = 0;
     sl__cr_init(&r, b->env, b->env_len);
-    if (sl__cr_map(&r, &n) != 0 || n > 12)
+    if (sl__cr_map(&r, &n) != 0 || n > 14)
         return bad(why, whysz, "envelope is not a map");
     for (size_t i = 0; i < n; i++) {
-        if (sl__cr_uint(&r, &key) != 0 || key <= prev_key || key > BK_RETRY)
+        if (sl__cr_uint(&r, &key) != 0 || key <= prev_key || key > BK_EPOCH_FROM)
             return bad(why, whysz, "envelope keys malformed or out of order");
         prev_key = key;
         seen |= 1u << key;
@@ -256,6 +266,13 @@ int sl__batch_parse(const uint8_t *msg, size_t len, sl__batch_in *b, char *why, 
             e = sl__cr_uint(&r, &v) != 0 || v != 1;
             b->retry = 1;
             break;
+        case BK_EPOCH:
+            e = sl__cr_uint(&r, &v) != 0 || v < 2 || v > UINT32_MAX;
+            b->epoch = (uint32_t)v;
+            break;
+        case BK_EPOCH_FROM:
+            e = sl__cr_uint(&r, &b->epoch_from);
+            break;
         }
         if (e)
             return bad(why, whysz, "envelope field malformed");
@@ -265,6 +282,8 @@ int sl__batch_parse(const uint8_t *msg, size_t len, sl__batch_in *b, char *why, 
                     (1u << BK_CERT) | (1u << BK_SENT_AT);
     if ((seen & need) != need || r.off != b->env_len)
         return bad(why, whysz, "envelope incomplete");
+    if (((seen >> BK_EPOCH) & 1) != ((seen >> BK_EPOCH_FROM) & 1))
+        return bad(why, whysz, "envelope epoch without its from_seq");
     if (b->first == 0 || b->last < b->first)
         return bad(why, whysz, "envelope sequence range invalid");
     if (b->compressed) {

@@ -51,6 +51,8 @@ typedef struct sl__batch_in {
     int compressed;
     int64_t sent_at;
     int retry;                 /* re-evaluate rejected records (key 12) */
+    uint32_t epoch;            /* journal epoch (key 13; 0 = absent, epoch 1) */
+    uint64_t epoch_from;       /* key 14: the old epoch's last verified seq */
     const uint8_t *env;        /* borrowed from the message */
     size_t env_len;
     const uint8_t *sig;

@@ -163,6 +163,15 @@ static void check_journal(struct doc *d, sl_cli *c, int full, sl_journal **jout,
                "journal verify", "cannot read the journal: %s", sl_strerror(rc));
         return;
     }
+    sl__epoch ep;
+    if (sl__journal_epoch(j, &ep) == SL_OK) {
+        char dt[40];
+        sl_plat_format_utc(ep.damaged_ms, dt, sizeof dt);
+        report(d, R_WARN, "journal epoch", "keep the damaged directory for analysis (never "
+               "delete it); check the storage (dmesg, SMART)",
+               "journal damaged at %s, moved to %s/%s, new epoch %u from seq %llu", dt,
+               c->cfg.state_dir, ep.moved_to, ep.epoch, (unsigned long long)ep.from_seq);
+    }
     if (full) {
         sl_verify v;
         memset(&v, 0, sizeof v);

@@ -189,6 +189,19 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             free(rec);
         }
     }
+    /* a damaged journal was moved aside and a new epoch started: loud until
+     * someone looks (docs/PROTOCOL.md "Journal epochs") */
+    sl__epoch ep;
+    memset(&ep, 0, sizeof ep);
+    ep.epoch = 1;
+    if (rc == SL_OK && sl__journal_epoch(j, &ep) == SL_OK) {
+        char dt[40];
+        sl_plat_format_utc(ep.damaged_ms, dt, sizeof dt);
+        problem(&v, 1, "keep the damaged directory for analysis (do not delete it); check the "
+                "storage (dmesg, SMART); the hub was told of the new epoch",
+                "journal damaged at %s, moved to %.200s/%s, new epoch %u from seq %llu", dt,
+                cfg->state_dir, ep.moved_to, ep.epoch, (unsigned long long)ep.from_seq);
+    }
     if (rc != SL_OK && rc != SL_ERR_NOT_FOUND)
         problem(&v, 2, "check the state dir's owner and free space (storelink doctor)",
                 "cannot open the journal in %.300s: %s", cfg->state_dir, sl_strerror(rc));
@@ -357,6 +370,12 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
             "configured", have_id, "cert_file", cfg->cert_file, "subject", id.subject,
             "not_after_ms", (json_int_t)id.not_after_ms, "days_left", (json_int_t)days_left,
             "key_matches", id.key_matches));
+        char eh[65];
+        sl_hash_hex(ep.from_hash, eh);
+        json_object_set_new(out, "journal_epoch", json_pack("{s:I,s:I,s:s,s:I,s:s}",
+            "epoch", (json_int_t)ep.epoch, "epoch_from_seq", (json_int_t)ep.from_seq,
+            "epoch_from_hash", ep.epoch > 1 ? eh : "", "damaged_at_ms", (json_int_t)ep.damaged_ms,
+            "moved_to", ep.moved_to));
         json_object_set(out, "problems", v.problems);
         if (running && json_is_array(json_object_get(dj, "scanners")))
             json_object_set(out, "scanners", json_object_get(dj, "scanners"));

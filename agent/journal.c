@@ -34,6 +34,7 @@ static const char META_FORMAT[] = "format";   /* u32 BE */
 static const char META_TAIL[] = "tail";       /* seq (8 BE) + hash (32) */
 static const char META_ACKED[] = "acked";     /* acked_through (8 BE) */
 static const char META_ANCHOR[] = "anchor";   /* last pruned: seq (8 BE) + hash (32) */
+static const char META_EPOCH[] = "epoch";     /* see EPOCH_* at the end of the file */
 
 struct sl_journal {
     MDB_env *env;
@@ -194,29 +195,14 @@ static int create_journal(sl_journal *j, const char *state_dir)
     return sl_plat_fsync_dir(state_dir);
 }
 
-int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_opts *opts)
+/* Open j->dir's environment (extra: MDB_NOLOCK for a damaged copy that
+ * must stay byte-for-byte as found) and its databases. */
+static int env_open(sl_journal *j, unsigned extra)
 {
     int rc;
-    sl_journal *j = calloc(1, sizeof *j);
-    if (j == NULL)
-        return SL_ERR_NOMEM;
-    j->read_only = opts ? opts->read_only : 0;
-    uint64_t max_mb = opts && opts->max_db_mb ? opts->max_db_mb : DEFAULT_MAX_MB;
-    j->max_bytes = max_mb << 20;
-    if ((size_t)snprintf(j->dir, sizeof j->dir, "%s/journal", state_dir) >= sizeof j->dir) {
-        free(j);
-        return SL_ERR_USAGE;
-    }
-    if (!j->read_only) {
-        if ((rc = sl_plat_mkdir_p(state_dir, 0700)) != SL_OK ||
-            (rc = create_journal(j, state_dir)) != SL_OK)
-            goto fail_free;
-    } else if ((rc = sl_plat_access_dir(j->dir)) != SL_OK) {
-        goto fail_free;   /* missing, or not ours to read */
-    }
     if ((rc = mdb_env_create(&j->env)) != 0) {
         rc = sl__mdb_err(rc);
-        goto fail_free;
+        return rc;
     }
     mdb_env_set_maxdbs(j->env, JOURNAL_MAXDBS);
     mdb_env_set_maxreaders(j->env, 126);
@@ -237,7 +223,7 @@ int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_op
         goto fail_env;
     }
     j->map_bytes = map;
-    rc = mdb_env_open(j->env, j->dir, j->read_only ? MDB_RDONLY : 0, 0600);
+    rc = mdb_env_open(j->env, j->dir, (j->read_only ? MDB_RDONLY : 0) | extra, 0600);
     if (rc != 0) {
         rc = sl__mdb_err(rc);
         goto fail_env;
@@ -253,10 +239,42 @@ int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_op
     mdb_reader_check(j->env, &dead);   /* readers left by killed processes */
     if ((rc = open_dbs(j)) != SL_OK)
         goto fail_env;
-    *out = j;
     return SL_OK;
 fail_env:
     mdb_env_close(j->env);
+    j->env = NULL;
+    return rc;
+}
+
+/* Journal epochs (docs/PROTOCOL.md "Journal epochs"), at the end of the file. */
+static int epoch_check(sl_journal *j, const char *state_dir);
+
+int sl_journal_open(sl_journal **out, const char *state_dir, const sl_journal_opts *opts)
+{
+    int rc;
+    sl_journal *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return SL_ERR_NOMEM;
+    j->read_only = opts ? opts->read_only : 0;
+    uint64_t max_mb = opts && opts->max_db_mb ? opts->max_db_mb : DEFAULT_MAX_MB;
+    j->max_bytes = max_mb << 20;
+    if ((size_t)snprintf(j->dir, sizeof j->dir, "%s/journal", state_dir) >= sizeof j->dir) {
+        free(j);
+        return SL_ERR_USAGE;
+    }
+    if (!j->read_only) {
+        if ((rc = sl_plat_mkdir_p(state_dir, 0700)) != SL_OK ||
+            (rc = create_journal(j, state_dir)) != SL_OK)
+            goto fail_free;
+    } else if ((rc = sl_plat_access_dir(j->dir)) != SL_OK) {
+        goto fail_free;   /* missing, or not ours to read */
+    }
+    if (!j->read_only && (rc = epoch_check(j, state_dir)) != SL_OK)
+        goto fail_free;
+    if ((rc = env_open(j, 0)) != SL_OK)
+        goto fail_free;
+    *out = j;
+    return SL_OK;
 fail_free:
     free(j);
     return rc;
@@ -495,6 +513,22 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
 }
 
 /* One write transaction over the events whose results are still SL_OK. */
+/* Another process may have found this journal damaged and moved it aside
+ * (journal epochs) while this handle was open: never append to the moved
+ * copy (it is evidence, and nothing would ever send those records).  One
+ * stat per commit group, under the writer lock. */
+static int still_in_place(sl_journal *j)
+{
+    char path[4200];
+    mdb_filehandle_t fd;
+    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
+    if (mdb_env_get_fd(j->env, &fd) != 0 || sl_plat_same_file(fd, path))
+        return SL_OK;
+    sl_plat_log(SL_LOG_ERR, "journal %s was moved aside (damaged, new epoch) by another "
+                "process: reopen the journal (restart storelink)", j->dir);
+    return SL_ERR_CORRUPT;
+}
+
 static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
                         sl_result *results, const int *valid)
 {
@@ -505,7 +539,8 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
         int rc = txn_begin(j, 0, &txn);
         if (rc != SL_OK)
             return rc;
-        if ((rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
+        if ((rc = still_in_place(j)) != SL_OK ||
+            (rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
             mdb_txn_abort(txn);
             return rc;
         }
@@ -1488,5 +1523,572 @@ int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size
         mdb_txn_abort(txn);
     if (rc != SL_OK)
         *pruned = 0;
+    return rc;
+}
+
+/* ---- journal epochs ----------------------------------------------------
+ * A damaged data.mdb must not stop the shop (docs/PROTOCOL.md "Journal
+ * epochs").  Every open for writing first checks the journal in a child
+ * process (a damaged LMDB file can fault the reader: a page past the end
+ * of a truncated file is SIGBUS in an mmap); when it is damaged, the
+ * directory is moved aside untouched, a new journal ("epoch") is created
+ * that continues the sequence and the chain from the old one's last
+ * verified record, and recording goes on. */
+
+#define EPOCH_TAIL_WINDOW 256   /* records checked at every open (cost ~1 ms) */
+#define EPOCH_VAL_MIN 52        /* epoch (4) + from seq (8) + hash (32) + when (8) */
+
+typedef struct epoch_probe {
+    int32_t damaged;
+    uint32_t epoch;             /* the checked journal's epoch (1 when it has none) */
+    uint64_t good_seq;          /* scan: last record that decodes and chains */
+    uint8_t good_hash[32];
+    uint64_t acked;
+    uint64_t scanned;
+    int have_tail;              /* scan: the damaged copy's meta tail, if readable */
+    uint64_t tail_seq;
+    uint8_t tail_hash[32];
+    char why[120];
+} epoch_probe;
+
+typedef struct epoch_ctx {
+    const char *dir;
+    uint64_t max_bytes;
+} epoch_ctx;
+
+/* Compare the file's size with the last page its newest meta page names,
+ * before LMDB maps it.  LMDB 0.9 layout: page header 16 bytes, then
+ * MDB_meta: magic (4), version (4), address (8), mapsize (8), two MDB_db of
+ * 48 bytes (the first one's md_pad is the page size), last_pg (8), txnid (8). */
+static int meta_pages_ok(const char *dir, char *why, size_t whysz)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    uint64_t fsize;
+    if (sl_plat_file_size(path, &fsize) != SL_OK)
+        return 1;   /* nothing there yet: LMDB will create it */
+    uint8_t m[160];
+    uint64_t best_txn = 0, best_last = 0, psize = 0;
+    int found = 0;
+    for (int i = 0; i < 2; i++) {
+        size_t got;
+        uint64_t off = i == 0 ? 0 : psize;
+        if (i == 1 && psize == 0)
+            break;
+        if (sl_plat_read_at(path, off, m, sizeof m, &got) != SL_OK || got < 16 + 136)
+            continue;
+        const uint8_t *meta = m + 16;
+        uint32_t magic, ver, ps;
+        uint64_t last, txn;
+        memcpy(&magic, meta, 4);
+        memcpy(&ver, meta + 4, 4);
+        memcpy(&ps, meta + 24, 4);
+        memcpy(&last, meta + 120, 8);
+        memcpy(&txn, meta + 128, 8);
+        if (magic != 0xBEEFC0DEu || ver != 1 || ps < 512 || ps > 65536 || (ps & (ps - 1)))
+            continue;
+        if (i == 0)
+            psize = ps;
+        if (ps != psize)
+            continue;
+        if (!found || txn > best_txn) {
+            best_txn = txn;
+            best_last = last;
+        }
+        found = 1;
+        if (i == 0)
+            continue;
+    }
+    if (!found) {
+        snprintf(why, whysz, "no valid meta page");
+        return 0;
+    }
+    if ((best_last + 1) * psize > fsize) {
+        snprintf(why, whysz, "file is %llu bytes, its meta page names %llu",
+                 (unsigned long long)fsize, (unsigned long long)((best_last + 1) * psize));
+        return 0;
+    }
+    return 1;
+}
+
+static void epoch_meta_read(sl_journal *j, MDB_txn *txn, epoch_probe *p)
+{
+    MDB_val k = {sizeof META_EPOCH - 1, (void *)META_EPOCH}, v;
+    p->epoch = 1;
+    if (mdb_get(txn, j->db_meta, &k, &v) == 0 && v.mv_size >= EPOCH_VAL_MIN)
+        p->epoch = (uint32_t)(get_be64(v.mv_data) >> 32);
+    uint64_t a;
+    if (read_u64(j, txn, META_ACKED, &a) == SL_OK)
+        p->acked = a;
+}
+
+/* Child: the cheap check of a live journal.  Meta pages against the file
+ * size, open, the databases, the last EPOCH_TAIL_WINDOW records (decode,
+ * gapless, chained, in the txn index) against the tail, and entry counts.
+ * `journal verify` stays the full check. */
+static int epoch_probe_fn(void *vctx, void *out, size_t outsz)
+{
+    epoch_ctx *c = vctx;
+    epoch_probe *p = out;
+    (void)outsz;
+    p->damaged = 1;
+    if (!meta_pages_ok(c->dir, p->why, sizeof p->why))
+        return 0;
+    sl_journal *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        p->damaged = 0;   /* no memory is not damage: let the parent try */
+        return 0;
+    }
+    j->read_only = 1;
+    j->max_bytes = c->max_bytes;
+    snprintf(j->dir, sizeof j->dir, "%s", c->dir);
+    snprintf(p->why, sizeof p->why, "journal does not open");
+    int rc = env_open(j, 0);
+    if (rc != SL_OK) {
+        if (rc != SL_ERR_CORRUPT)
+            p->damaged = 0;   /* permissions, disk: not ours to move aside */
+        snprintf(p->why, sizeof p->why, "journal does not open: %s", sl_strerror(rc));
+        free(j);
+        return 0;
+    }
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    sl_record *rec = malloc(sizeof *rec);
+    if (!j->have_dbs || rec == NULL) {
+        p->damaged = !j->have_dbs && rec != NULL;
+        snprintf(p->why, sizeof p->why, "journal databases missing");
+        goto done;
+    }
+    if ((rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn)) != 0 ||
+        (rc = mdb_cursor_open(txn, j->db_rec, &cur)) != 0) {
+        /* only corruption codes are damage; readers full and the like are not */
+        p->damaged = sl__mdb_err(rc) == SL_ERR_CORRUPT;
+        snprintf(p->why, sizeof p->why, "journal databases do not open: %s", mdb_strerror(rc));
+        goto done;
+    }
+    uint64_t tail_seq, anchor_seq = 0;
+    uint8_t tail_hash[32], anchor_hash[32], prev[32];
+    memset(anchor_hash, 0, 32);
+    if (read_tail(j, txn, &tail_seq, tail_hash) != SL_OK) {
+        snprintf(p->why, sizeof p->why, "journal tail unreadable");
+        goto done;
+    }
+    MDB_val ak = {sizeof META_ANCHOR - 1, (void *)META_ANCHOR}, av, k, v;
+    if (mdb_get(txn, j->db_meta, &ak, &av) == 0 && av.mv_size == 40) {
+        anchor_seq = get_be64(av.mv_data);
+        memcpy(anchor_hash, (uint8_t *)av.mv_data + 8, 32);
+    }
+    epoch_meta_read(j, txn, p);
+    MDB_stat st, ist;
+    if (mdb_stat(txn, j->db_rec, &st) != 0 || mdb_stat(txn, j->db_txn, &ist) != 0 ||
+        tail_seq < anchor_seq || st.ms_entries != tail_seq - anchor_seq) {
+        snprintf(p->why, sizeof p->why, "record count does not match the tail");
+        goto done;
+    }
+    /* dlq_drop records have no txn index entry; the count check is the
+     * full verify's, so here the index is only probed per record */
+    if (tail_seq == anchor_seq) {
+        p->damaged = 0;
+        goto done;
+    }
+    uint64_t from = tail_seq - anchor_seq > EPOCH_TAIL_WINDOW ? tail_seq - EPOCH_TAIL_WINDOW
+                                                                : anchor_seq + 1;
+    /* the window's first link: the record before it, or the anchor */
+    memcpy(prev, anchor_hash, 32);
+    if (from > anchor_seq + 1) {
+        uint8_t key[8];
+        put_be64(key, from - 1);
+        k.mv_size = 8;
+        k.mv_data = key;
+        if (mdb_get(txn, j->db_rec, &k, &v) != 0 || decode_stored(&v, rec) != SL_OK ||
+            rec->seq != from - 1) {
+            snprintf(p->why, sizeof p->why, "record %llu does not decode",
+                     (unsigned long long)(from - 1));
+            goto done;
+        }
+        memcpy(prev, rec->hash, 32);
+    }
+    uint8_t key[8];
+    put_be64(key, from);
+    k.mv_size = 8;
+    k.mv_data = key;
+    uint64_t expect = from;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == 0) {
+        if (k.mv_size != 8 || get_be64(k.mv_data) != expect || decode_stored(&v, rec) != SL_OK ||
+            rec->seq != expect || memcmp(rec->prev_hash, prev, 32) != 0 ||
+            !content_matches_index(j, txn, rec)) {
+            snprintf(p->why, sizeof p->why, "record %llu does not decode or chain",
+                     (unsigned long long)expect);
+            goto done;
+        }
+        memcpy(prev, rec->hash, 32);
+        expect++;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (mrc != MDB_NOTFOUND || expect != tail_seq + 1 || memcmp(prev, tail_hash, 32) != 0) {
+        snprintf(p->why, sizeof p->why, "last record %llu does not match the journal tail",
+                 (unsigned long long)(expect - 1));
+        goto done;
+    }
+    p->damaged = 0;
+    p->why[0] = 0;
+done:
+    free(rec);
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(j->env);
+    free(j);
+    return 0;
+}
+
+/* Child: scan a damaged journal (opened without its lock file, so not one
+ * byte of the copy changes) from its first record as far as records decode
+ * and chain.  p->good_* is updated after every record, so a fault part way
+ * still reports the last good one (posix_proc.c writes p back). */
+static int epoch_scan_fn(void *vctx, void *out, size_t outsz)
+{
+    epoch_ctx *c = vctx;
+    epoch_probe *p = out;
+    (void)outsz;
+    p->epoch = 1;
+    sl_journal *j = calloc(1, sizeof *j);
+    sl_record *rec = malloc(sizeof *rec);
+    if (j == NULL || rec == NULL)
+        goto out;
+    j->read_only = 1;
+    j->max_bytes = c->max_bytes;
+    snprintf(j->dir, sizeof j->dir, "%s", c->dir);
+    if (env_open(j, MDB_NOLOCK) != SL_OK || !j->have_dbs)
+        goto out;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != 0)
+        goto out_env;
+    epoch_meta_read(j, txn, p);
+    MDB_val ak = {sizeof META_ANCHOR - 1, (void *)META_ANCHOR}, av, k, v;
+    int have_anchor = 0;
+    if (mdb_get(txn, j->db_meta, &ak, &av) == 0 && av.mv_size == 40) {
+        p->good_seq = get_be64(av.mv_data);
+        memcpy(p->good_hash, (uint8_t *)av.mv_data + 8, 32);
+        have_anchor = 1;
+    }
+    if (read_tail(j, txn, &p->tail_seq, p->tail_hash) == SL_OK && p->tail_seq > 0)
+        p->have_tail = 1;
+    /* A record is verified once its successor's prev names its hash (or,
+     * for the last one, the meta tail does): cand is the newest record
+     * that decodes and links, good the newest verified one.  p->good_* is
+     * what a fault hands back. */
+    uint64_t cand_seq = p->good_seq;
+    uint8_t cand_hash[32];
+    memcpy(cand_hash, p->good_hash, 32);
+    if (mdb_cursor_open(txn, j->db_rec, &cur) == 0) {
+        int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        while (mrc == 0) {
+            if (k.mv_size != 8 || decode_stored(&v, rec) != SL_OK ||
+                rec->seq != get_be64(k.mv_data))
+                break;
+            /* the first record chains to the anchor (zeros for a journal
+             * never pruned); without a readable anchor it is taken as is,
+             * unverified until its successor links to it */
+            if (p->scanned == 0 && !have_anchor && rec->seq != 1) {
+                have_anchor = 1;
+            } else if (rec->seq != cand_seq + 1 || memcmp(rec->prev_hash, cand_hash, 32) != 0) {
+                break;
+            } else {
+                p->good_seq = cand_seq;
+                memcpy(p->good_hash, cand_hash, 32);
+            }
+            cand_seq = rec->seq;
+            memcpy(cand_hash, rec->hash, 32);
+            p->scanned++;
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+    }
+    if (p->have_tail && cand_seq == p->tail_seq && memcmp(cand_hash, p->tail_hash, 32) == 0) {
+        p->good_seq = cand_seq;
+        memcpy(p->good_hash, cand_hash, 32);
+    }
+    mdb_txn_abort(txn);
+out_env:
+    mdb_env_close(j->env);
+out:
+    free(rec);
+    free(j);
+    return 0;
+}
+
+/* Build the new epoch's journal in tmp: empty, with tail = anchor = the
+ * old epoch's last verified record (so seqs continue and the first new
+ * record chains to it), acked = at most that, and the epoch record. */
+static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, int64_t when,
+                        const char *moved_to)
+{
+    sl_journal *n = calloc(1, sizeof *n);
+    if (n == NULL)
+        return SL_ERR_NOMEM;
+    n->max_bytes = j->max_bytes;
+    if ((size_t)snprintf(n->dir, sizeof n->dir, "%s", tmp) >= sizeof n->dir) {
+        free(n);
+        return SL_ERR_USAGE;
+    }
+    (void)sl_plat_remove_flat_dir(tmp);
+    int rc = sl_plat_mkdir_p(tmp, 0700);
+    if (rc == SL_OK)
+        rc = env_open(n, 0);
+    if (rc != SL_OK) {
+        free(n);
+        return rc;
+    }
+    MDB_txn *txn;
+    if ((rc = mdb_txn_begin(n->env, NULL, 0, &txn)) == 0) {
+        uint8_t tv[40], ev[EPOCH_VAL_MIN + 128], av[8];
+        put_be64(tv, p->good_seq);
+        memcpy(tv + 8, p->good_hash, 32);
+        put_be64(ev, ((uint64_t)(p->epoch + 1) << 32));
+        put_be64(ev + 4, p->good_seq);
+        memcpy(ev + 12, p->good_hash, 32);
+        put_be64(ev + 44, (uint64_t)when);
+        size_t ml = strlen(moved_to);
+        if (ml > 128)
+            ml = 128;
+        memcpy(ev + EPOCH_VAL_MIN, moved_to, ml);
+        put_be64(av, p->acked < p->good_seq ? p->acked : p->good_seq);
+        MDB_val k, v;
+        if (p->good_seq > 0) {
+            k.mv_size = sizeof META_TAIL - 1, k.mv_data = (void *)META_TAIL;
+            v.mv_size = 40, v.mv_data = tv;
+            rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+            k.mv_size = sizeof META_ANCHOR - 1, k.mv_data = (void *)META_ANCHOR;
+            if (rc == 0)
+                rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+        }
+        if (rc == 0 && get_be64(av) > 0) {
+            k.mv_size = sizeof META_ACKED - 1, k.mv_data = (void *)META_ACKED;
+            v.mv_size = 8, v.mv_data = av;
+            rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+        }
+        if (rc == 0) {
+            k.mv_size = sizeof META_EPOCH - 1, k.mv_data = (void *)META_EPOCH;
+            v.mv_size = EPOCH_VAL_MIN + ml, v.mv_data = ev;
+            rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+        }
+        rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    }
+    mdb_env_close(n->env);
+    free(n);
+    return sl__mdb_err(rc);
+}
+
+/* When LMDB cannot walk the damaged copy (a truncated file loses the newest
+ * pages, where the tree's root is), read its pages with plain reads - no
+ * mmap, nothing to fault - and take every leaf entry with an 8-byte key
+ * whose value decodes as a stored record of that seq; then follow the hash
+ * chain through them from the lowest seq.  LMDB 0.9 page: flags at byte 10
+ * (0x02 leaf), mp_lower at 12 (node offsets from byte 16 up to it); node:
+ * data size (lo 2 + hi 2), flags (2; 0x01 = value on overflow pages, which
+ * this does not follow), key size (2), key, value.  Old page copies hold
+ * the same immutable records, so duplicates agree. */
+#define SALVAGE_MAX ((size_t)1 << 20)   /* records considered (72 MiB) */
+
+typedef struct salv {
+    uint64_t seq;
+    uint8_t prev[32], hash[32];
+} salv;
+
+static int salv_cmp(const void *a, const void *b)
+{
+    const salv *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void epoch_salvage(const char *dir, epoch_probe *s)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    uint64_t fsize;
+    if (sl_plat_file_size(path, &fsize) != SL_OK)
+        return;
+    uint8_t m[160];
+    size_t got;
+    uint32_t ps;
+    if (sl_plat_read_at(path, 0, m, sizeof m, &got) != SL_OK || got < 44)
+        return;
+    memcpy(&ps, m + 16 + 24, 4);
+    if (ps < 512 || ps > 65536 || (ps & (ps - 1)))
+        return;
+    uint8_t *pg = malloc(ps);
+    salv *c = malloc(sizeof *c * 4096);
+    size_t n = 0, cap = 4096;
+    sl_record *rec = malloc(sizeof *rec);
+    if (pg == NULL || c == NULL || rec == NULL)
+        goto out;
+    for (uint64_t off = 2 * (uint64_t)ps; off + ps <= fsize && n < SALVAGE_MAX; off += ps) {
+        if (sl_plat_read_at(path, off, pg, ps, &got) != SL_OK || got != ps)
+            break;
+        uint16_t flags, lower;
+        memcpy(&flags, pg + 10, 2);
+        memcpy(&lower, pg + 12, 2);
+        if ((flags & 0x7f) != 0x02 || lower < 16 || lower > ps)
+            continue;
+        for (unsigned i = 16; i + 2 <= lower; i += 2) {
+            uint16_t no, lo, hi, nf, ks;
+            memcpy(&no, pg + i, 2);
+            if ((size_t)no + 8 > ps)
+                continue;
+            memcpy(&lo, pg + no, 2);
+            memcpy(&hi, pg + no + 2, 2);
+            memcpy(&nf, pg + no + 4, 2);
+            memcpy(&ks, pg + no + 6, 2);
+            size_t ds = lo | ((size_t)hi << 16);
+            if (ks != 8 || (nf & 1) || (size_t)no + 8 + ks + ds > ps)
+                continue;
+            MDB_val v = {ds, pg + no + 16};
+            if (decode_stored(&v, rec) != SL_OK || rec->seq != get_be64(pg + no + 8))
+                continue;
+            if (n == cap) {
+                salv *t = realloc(c, sizeof *c * cap * 2);
+                if (t == NULL)
+                    goto out;
+                c = t;
+                cap *= 2;
+            }
+            c[n].seq = rec->seq;
+            memcpy(c[n].prev, rec->prev_hash, 32);
+            memcpy(c[n].hash, rec->hash, 32);
+            n++;
+        }
+    }
+    if (n == 0)
+        goto out;
+    qsort(c, n, sizeof *c, salv_cmp);
+    /* start at the anchor the LMDB scan read, or at the lowest record */
+    uint64_t seq = s->good_seq;
+    uint8_t h[32];
+    memcpy(h, s->good_hash, 32);
+    size_t i = 0;
+    if (seq == 0 && c[0].seq != 1) {
+        seq = c[0].seq;
+        memcpy(h, c[0].hash, 32);
+    }
+    /* as in the scan: the newest record counts only when the tail names it */
+    uint64_t good = seq;
+    uint8_t gh[32];
+    memcpy(gh, h, 32);
+    for (;;) {
+        while (i < n && c[i].seq <= seq)
+            i++;
+        size_t k = i;
+        while (k < n && c[k].seq == seq + 1 && memcmp(c[k].prev, h, 32) != 0)
+            k++;
+        if (k >= n || c[k].seq != seq + 1)
+            break;
+        good = seq;
+        memcpy(gh, h, 32);
+        seq++;
+        memcpy(h, c[k].hash, 32);
+    }
+    if (s->have_tail && seq == s->tail_seq && memcmp(h, s->tail_hash, 32) == 0) {
+        good = seq;
+        memcpy(gh, h, 32);
+    }
+    if (good > s->good_seq) {
+        s->good_seq = good;
+        memcpy(s->good_hash, gh, 32);
+    }
+out:
+    free(rec);
+    free(c);
+    free(pg);
+}
+
+static int epoch_check(sl_journal *j, const char *state_dir)
+{
+    epoch_ctx c = {j->dir, j->max_bytes};
+    epoch_probe p;
+    int faulted;
+    memset(&p, 0, sizeof p);
+    int rc = sl_plat_run_isolated(epoch_probe_fn, &c, &p, sizeof p, &faulted);
+    if (faulted) {
+        p.damaged = 1;
+        snprintf(p.why, sizeof p.why, "reading the journal crashed its reader");
+    } else if (rc != SL_OK) {
+        return rc;
+    }
+    if (!p.damaged)
+        return SL_OK;
+    sl_plat_log(SL_LOG_ERR, "journal %s is damaged (%s): moving it aside", j->dir, p.why);
+    epoch_probe s;
+    memset(&s, 0, sizeof s);
+    (void)sl_plat_run_isolated(epoch_scan_fn, &c, &s, sizeof s, &faulted);
+    /* the LMDB walk stops at the first page it cannot reach; pages read
+     * one by one may carry the chain further (truncation) */
+    epoch_salvage(j->dir, &s);
+    /* fall back to what the probe could read when the scan found nothing */
+    if (s.acked == 0)
+        s.acked = p.acked;
+    int64_t now = sl_plat_now_ms();
+    char ts[40], name[64], moved[4300], tmp[4300];
+    sl_plat_format_utc(now, ts, sizeof ts);
+    /* 2026-11-23T10:20:00.000Z -> 20261123T102000Z (no ':' in file names) */
+    size_t o = 0;
+    for (size_t i = 0; ts[i] && ts[i] != '.' && o + 1 < sizeof name; i++)
+        if (ts[i] != '-' && ts[i] != ':')
+            name[o++] = ts[i];
+    name[o] = 0;
+    char base[96];
+    snprintf(base, sizeof base, "journal.damaged-%sZ", name);
+    snprintf(moved, sizeof moved, "%s/%s", state_dir, base);
+    snprintf(tmp, sizeof tmp, "%s/journal.new.%ld", state_dir, sl_plat_getpid());
+    if ((rc = epoch_create(j, tmp, &s, now, base)) != SL_OK) {
+        (void)sl_plat_remove_flat_dir(tmp);
+        return rc;
+    }
+    /* the damaged directory is renamed, never copied or deleted: its bytes
+     * stay exactly as found, for forensics */
+    if ((rc = sl_plat_rename_dir(j->dir, moved)) != SL_OK) {
+        (void)sl_plat_remove_flat_dir(tmp);
+        return rc == SL_ERR_BUSY ? SL_ERR_CORRUPT : rc;
+    }
+    if ((rc = sl_plat_rename_dir(tmp, j->dir)) != SL_OK)
+        return rc;
+    if ((rc = sl_plat_fsync_dir(state_dir)) != SL_OK)
+        return rc;
+    sl_plat_log(SL_LOG_ERR, "journal damaged at %s (%s), moved to %s, new epoch %u from seq %llu",
+                ts, p.why, moved, s.epoch + 1, (unsigned long long)s.good_seq);
+    return SL_OK;
+}
+
+int sl__journal_epoch(sl_journal *j, sl__epoch *e)
+{
+    memset(e, 0, sizeof *e);
+    e->epoch = 1;
+    if (!j->have_dbs)
+        return SL_ERR_NOT_FOUND;
+    MDB_txn *txn;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    MDB_val k = {sizeof META_EPOCH - 1, (void *)META_EPOCH}, v;
+    rc = mdb_get(txn, j->db_meta, &k, &v);
+    if (rc == 0 && v.mv_size >= EPOCH_VAL_MIN) {
+        const uint8_t *b = v.mv_data;
+        e->epoch = (uint32_t)(get_be64(b) >> 32);
+        e->from_seq = get_be64(b + 4);
+        memcpy(e->from_hash, b + 12, 32);
+        e->damaged_ms = (int64_t)get_be64(b + 44);
+        size_t ml = v.mv_size - EPOCH_VAL_MIN;
+        if (ml >= sizeof e->moved_to)
+            ml = sizeof e->moved_to - 1;
+        memcpy(e->moved_to, b + EPOCH_VAL_MIN, ml);
+        e->moved_to[ml] = 0;
+        rc = SL_OK;
+    } else {
+        rc = rc == 0 || rc == MDB_NOTFOUND ? SL_ERR_NOT_FOUND : sl__mdb_err(rc);
+    }
+    mdb_txn_abort(txn);
     return rc;
 }

@@ -112,4 +112,17 @@ int sl__journal_dead_letters(sl_journal *j, int (*fn)(const sl__dead_letter *d, 
                              void *ctx);
 int sl__journal_dead_count(sl_journal *j, uint64_t *n);
 
+/* Journal epochs (docs/PROTOCOL.md "Journal epochs"): the journal's epoch
+ * and, after a damaged journal was moved aside, where it went and the old
+ * epoch's last verified record this one continues from. */
+typedef struct sl__epoch {
+    uint32_t epoch;          /* 1 for a journal that was never replaced */
+    uint64_t from_seq;       /* the old epoch's last verified seq */
+    uint8_t from_hash[32];   /* its hash: the new epoch's first prev */
+    int64_t damaged_ms;      /* when the damage was found (Unix ms) */
+    char moved_to[129];      /* the damaged directory, relative to state_dir */
+} sl__epoch;
+/* SL_OK with *e filled, SL_ERR_NOT_FOUND for epoch 1 (e->epoch = 1). */
+int sl__journal_epoch(sl_journal *j, sl__epoch *e);
+
 #endif

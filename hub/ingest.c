@@ -276,6 +276,51 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
         goto out;
     ack->hub_time = now;
     ack->acked_through = ch.last_seq;
+    /* journal epochs (docs/PROTOCOL.md "Journal epochs") */
+    uint32_t hub_epoch;
+    if ((rc = hub_store_epoch_get(st, device, &hub_epoch)) != SL_OK)
+        goto out;
+    uint32_t epoch = b.epoch ? b.epoch : 1;
+    if (epoch < hub_epoch) {
+        snprintf(ack->error, sizeof ack->error, "epoch %u is older than the device's epoch %u",
+                 epoch, hub_epoch);
+        goto refused;
+    }
+    if (epoch > hub_epoch) {
+        /* the device's journal was damaged and replaced: its chain now
+         * continues from the old epoch's last verified record, which the
+         * first batch of the epoch names as its prev */
+        uint8_t have[32];
+        if (b.first != b.epoch_from + 1) {
+            snprintf(ack->error, sizeof ack->error, "epoch %u starts at seq %llu", epoch,
+                     (unsigned long long)(b.epoch_from + 1));
+            ack->resend_from = b.epoch_from + 1;
+            goto refused;
+        }
+        if (b.epoch_from > 0 && b.epoch_from <= ch.last_seq) {
+            rc = hub_store_record_hash(st, device, b.epoch_from, have);
+            if (rc == SL_OK && memcmp(have, b.prev, 32) != 0) {
+                snprintf(ack->error, sizeof ack->error, "epoch %u does not link to seq %llu",
+                         epoch, (unsigned long long)b.epoch_from);
+                goto refused;
+            }
+            if (rc != SL_OK && rc != SL_ERR_NOT_FOUND)
+                goto out;
+        }
+        hub_epoch_break eb = {device, store, epoch, hub_epoch, b.epoch_from, b.prev,
+                              ch.last_seq, now};
+        uint64_t moved;
+        if ((rc = hub_store_epoch_break(st, &eb, &moved)) != SL_OK)
+            goto out;
+        hub_log(SL_LOG_WARNING, "device %s/%s journal epoch %u from seq %llu (hub had through "
+                "%llu; %llu record(s) of epoch %u kept aside%s)", store, device, epoch,
+                (unsigned long long)b.epoch_from, (unsigned long long)ch.last_seq,
+                (unsigned long long)moved, hub_epoch,
+                ch.last_seq < b.epoch_from ? "; the records in between are only on the device" : "");
+        ch.last_seq = b.epoch_from;
+        memcpy(ch.last_hash, b.prev, 32);
+        ack->acked_through = ch.last_seq;
+    }
     if (b.first > ch.last_seq + 1) {
         /* A gap: an earlier batch was lost or is still on its way.  Storing
          * this one would leave a hole the ack could not describe. */

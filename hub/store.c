@@ -9,10 +9,11 @@
 #include "platform.h"
 #include "store.h"
 
-/* 1: devices, records.  2: + the catalog tables (catalog_*).  A version 1
+/* 1: devices, records.  2: + the catalog tables (catalog_*).  3: + journal
+ * epochs (epoch_breaks, epoch_records: docs/PROTOCOL.md "Journal epochs").  A version 1
  * file is upgraded by the first open with HUB_STORE_CREATE (the hub's run
  * and publish commands); the report tools read either. */
-#define HUB_SCHEMA_VERSION 2
+#define HUB_SCHEMA_VERSION 3
 #define HUB_SCHEMA_OLDEST 1
 
 /* Cached statements, prepared on first use. */
@@ -22,7 +23,8 @@ enum {
     Q_CAT_HEAD, Q_CAT_HEAD_PUT, Q_CAT_CLEAR_PRICES, Q_CAT_CLEAR_STOCK, Q_CAT_CLEAR_WM,
     Q_CAT_PRICE_DEL, Q_CAT_PRICE_PUT, Q_CAT_PRICE_PRUNE, Q_CAT_STOCK_PUT, Q_CAT_WM_PUT,
     Q_CAT_PRICES, Q_CAT_STOCK, Q_CAT_WMS, Q_CAT_COUNT_PRICES, Q_CAT_COUNT_STOCK,
-    Q_STORE_DEVICES, Q_RSTATUS, Q_REEVAL, Q__N
+    Q_STORE_DEVICES, Q_RSTATUS, Q_REEVAL,
+    Q_EPOCH_GET, Q_EPOCH_PUT, Q_EPOCH_COPY, Q_EPOCH_DEL, Q_EPOCH_CHAIN, Q__N
 };
 
 static const char *const sql_text[Q__N] = {
@@ -103,6 +105,18 @@ static const char *const sql_text[Q__N] = {
     [Q_RSTATUS] = "SELECT status FROM records WHERE device = ?1 AND seq = ?2",
     [Q_REEVAL] =
         "UPDATE records SET status = ?3, code = ?4, reason = ?5 WHERE device = ?1 AND seq = ?2",
+    [Q_EPOCH_GET] = "SELECT max(epoch) FROM epoch_breaks WHERE device = ?1",
+    [Q_EPOCH_PUT] =
+        "INSERT INTO epoch_breaks (device, epoch, from_seq, from_hash, hub_last_seq, moved, at_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_EPOCH_COPY] =
+        "INSERT INTO epoch_records SELECT ?3, device, store, seq, txn_id, kind, ts, hash, prev,"
+        " body, status, code, reason, received_ms FROM records WHERE device = ?1 AND seq > ?2",
+    [Q_EPOCH_DEL] = "DELETE FROM records WHERE device = ?1 AND seq > ?2",
+    [Q_EPOCH_CHAIN] =
+        "INSERT INTO devices (device, store, last_seq, last_hash) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT (device) DO UPDATE SET last_seq = excluded.last_seq,"
+        " last_hash = excluded.last_hash",
 };
 
 static const char schema[] =
@@ -132,6 +146,17 @@ static const char schema[] =
     " received_ms INTEGER NOT NULL,"
     " UNIQUE (device, seq));"
     "CREATE INDEX IF NOT EXISTS records_device_id ON records (device, id);"
+    /* schema 3: journal epochs; a break moves the old epoch's records
+     * beyond the break here, kept with the epoch they belonged to */
+    "CREATE TABLE IF NOT EXISTS epoch_breaks ("
+    " device TEXT NOT NULL, epoch INTEGER NOT NULL, from_seq INTEGER NOT NULL,"
+    " from_hash BLOB NOT NULL, hub_last_seq INTEGER NOT NULL, moved INTEGER NOT NULL,"
+    " at_ms INTEGER NOT NULL, PRIMARY KEY (device, epoch)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS epoch_records ("
+    " epoch INTEGER NOT NULL, device TEXT NOT NULL, store TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " txn_id TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " prev BLOB NOT NULL, body BLOB NOT NULL, status TEXT NOT NULL, code INTEGER NOT NULL,"
+    " reason TEXT, received_ms INTEGER NOT NULL, PRIMARY KEY (device, epoch, seq));"
     /* schema 2: what the hub published to the devices (catalog_pub.h) */
     "CREATE TABLE IF NOT EXISTS catalog_versions ("
     " type INTEGER NOT NULL,"
@@ -1026,5 +1051,81 @@ int hub_store_devices_status(hub_store *st, const char *store, hub_device_status
         rc = fail(st, src, "reading devices");
 out:
     sqlite3_finalize(s);
+    return rc;
+}
+
+int hub_store_epoch_get(hub_store *st, const char *device, uint32_t *epoch)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, Q_EPOCH_GET, &s);
+    *epoch = 1;
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+            *epoch = (uint32_t)sqlite3_column_int64(s, 0);
+    } else {
+        rc = fail(st, src, "reading device epoch");
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* One statement with (device, int64, int64) bound, run to completion. */
+static int run3(hub_store *st, int q, const char *device, int64_t a, int64_t b, const char *what)
+{
+    sqlite3_stmt *s;
+    int rc = stmt(st, q, &s);
+    if (rc != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, a);
+    sqlite3_bind_int64(s, 3, b);
+    int src = sqlite3_step(s);
+    if (src != SQLITE_DONE)
+        rc = fail(st, src, what);
+    sqlite3_reset(s);
+    return rc;
+}
+
+int hub_store_epoch_break(hub_store *st, const hub_epoch_break *e, uint64_t *moved)
+{
+    int rc;
+    *moved = 0;
+    if (e->hub_last_seq > e->from_seq) {
+        if ((rc = run3(st, Q_EPOCH_COPY, e->device, (int64_t)e->from_seq, e->old_epoch,
+                       "keeping the old epoch's records")) != SL_OK)
+            return rc;
+        *moved = (uint64_t)sqlite3_changes(st->db);
+        if ((rc = run3(st, Q_EPOCH_DEL, e->device, (int64_t)e->from_seq, 0,
+                       "moving the old epoch's records")) != SL_OK)
+            return rc;
+    }
+    sqlite3_stmt *s;
+    if ((rc = stmt(st, Q_EPOCH_PUT, &s)) != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, e->device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, e->epoch);
+    sqlite3_bind_int64(s, 3, (int64_t)e->from_seq);
+    sqlite3_bind_blob(s, 4, e->from_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, (int64_t)e->hub_last_seq);
+    sqlite3_bind_int64(s, 6, (int64_t)*moved);
+    sqlite3_bind_int64(s, 7, e->now_ms);
+    int src = sqlite3_step(s);
+    if (src != SQLITE_DONE)
+        rc = fail(st, src, "recording an epoch break");
+    sqlite3_reset(s);
+    if (rc != SL_OK || (rc = stmt(st, Q_EPOCH_CHAIN, &s)) != SL_OK)
+        return rc;
+    sqlite3_bind_text(s, 1, e->device, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, e->store, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)e->from_seq);
+    sqlite3_bind_blob(s, 4, e->from_hash, 32, SQLITE_STATIC);
+    src = sqlite3_step(s);
+    if (src != SQLITE_DONE)
+        rc = fail(st, src, "moving the device's chain to the new epoch");
+    sqlite3_reset(s);
     return rc;
 }

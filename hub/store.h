@@ -212,4 +212,23 @@ typedef int (*hub_device_status_fn)(const hub_device_row *row, const void *statu
 SL_NODISCARD int hub_store_devices_status(hub_store *st, const char *store,
                                           hub_device_status_fn fn, void *ctx);
 
+/* Journal epochs (docs/PROTOCOL.md "Journal epochs"): the device's epoch as
+ * the hub knows it (1 until a break is recorded). */
+SL_NODISCARD int hub_store_epoch_get(hub_store *st, const char *device, uint32_t *epoch);
+
+typedef struct hub_epoch_break {
+    const char *device, *store;
+    uint32_t epoch, old_epoch;
+    uint64_t from_seq;           /* the old epoch's last verified seq */
+    const uint8_t *from_hash;    /* its hash (32 bytes) */
+    uint64_t hub_last_seq;       /* the hub's chain before the break */
+    int64_t now_ms;
+} hub_epoch_break;
+
+/* Inside a transaction: keep the device's records beyond from_seq in
+ * epoch_records (tagged old_epoch) and remove them from records, record
+ * the break, and set the device's chain to from_seq/from_hash.  *moved is
+ * how many records were moved. */
+SL_NODISCARD int hub_store_epoch_break(hub_store *st, const hub_epoch_break *e, uint64_t *moved);
+
 #endif

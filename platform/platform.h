@@ -258,4 +258,15 @@ unsigned sl_plat_getuid(void);
 /* Remove a file; a missing one is SL_OK. */
 int sl_plat_unlink(const char *path);
 
+/* Run fn(ctx, out, outsz) in a child process and copy its out back: for
+ * reads that may fault on damaged files (journal epochs).  If the child
+ * faults (SIGBUS/SIGSEGV/...), out holds what it had filled so far and
+ * *faulted is 1.  SL_OK when out came back whole. */
+int sl_plat_run_isolated(int (*fn)(void *ctx, void *out, size_t outsz), void *ctx, void *out,
+                         size_t outsz, int *faulted);
+/* pread n bytes at off; *got may be short at the end of the file. */
+int sl_plat_read_at(const char *path, uint64_t off, void *buf, size_t n, size_t *got);
+/* 1 if the open fd and path are the same file (device and inode), else 0. */
+int sl_plat_same_file(int fd, const char *path);
+
 #endif
