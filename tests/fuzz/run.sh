@@ -11,10 +11,10 @@
 #     $BUILD/fuzz/crashes/TARGET-crash-<sha1>: reproduce it with
 #     `$BUILD/fuzz/fuzz_TARGET FILE`, fix, and commit the file under
 #     tests/fuzz/regress/TARGET/.
-# Cheap targets (small decoders whose coverage stops growing within a
-# few seconds on an idle machine: CHEAP below) fuzz for FUZZ_CHEAP_SECONDS, by default a
-# third of FUZZ_SECONDS (at least 1), which keeps `make fuzz FUZZ_SECONDS=10`
-# in CI near 2.5 minutes with 15 targets.
+# Cheap targets (small decoders whose coverage stops growing within a few
+# seconds on an idle machine: CHEAP below) fuzz for FUZZ_CHEAP_SECONDS, by
+# default a third of FUZZ_SECONDS, so CI's `make fuzz FUZZ_SECONDS=10` stays
+# near its old time with 15 targets (NOTES-fuzz2.md, "What I measured").
 # Prints one line per target (executions, executions/s, coverage) and a
 # closing "fuzz: N passed, N failed"; exits 1 if any target failed.
 set -u
