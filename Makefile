@@ -342,6 +342,8 @@ cross-test: build/.deps-cross-stamp
 .PHONY: fuzz fuzz-ci fuzz-bin fuzz-seeds
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= json_event codec ack catmsg catreq batch batch_body config catcsv
+# decoders merged since: scanner drivers, status message, control socket, hub topics
+FUZZ_TARGETS += barcode framing statusmsg control scanners topic
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
            -fno-omit-frame-pointer
 FUZZ_BUILD = build/fuzz

@@ -57,6 +57,12 @@ int sl__control_parse_line(const char *line, size_t len, int *cmd, char *err, si
     json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL) {
         snprintf(err, errsz, "request: not JSON (%s)", je.text);
+        /* jansson quotes the offending bytes: a raw newline would split the
+         * one-line reply, and bytes that are not UTF-8 make json_pack of the
+         * reply fail (found by tests/fuzz/fuzz_control.c) */
+        for (char *e = err; *e; e++)
+            if ((unsigned char)*e < 0x20 || (unsigned char)*e > 0x7e)
+                *e = '?';
         return rc;
     }
     json_t *c = json_is_object(o) ? json_object_get(o, "cmd") : NULL;

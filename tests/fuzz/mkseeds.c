@@ -13,12 +13,16 @@
 #include <sys/stat.h>
 
 #include "ack.h"
+#include "barcode.h"
 #include "batch.h"
 #include "catmsg.h"
 #include "codec.h"
 #include "crypto.h"
+#include "dayclose.h"
+#include "framing.h"
 #include "hash.h"
 #include "json_event.h"
+#include "statusmsg.h"
 #include "storelink.h"
 
 static const char *outdir;
@@ -243,6 +247,153 @@ static void batches(const char *scratch, const char *keyfile, const char *certfi
     sl_journal_close(j);
 }
 
+/* day_close records (the codec target): one close with sales, returns,
+ * tenders and adjustments after a previous close, and an empty first one */
+static void day_closes(void)
+{
+    static sl_event d;
+    uint8_t buf[SL_RECORD_MAX], prev[32] = {0x5a};
+    size_t n;
+    sl_problem p;
+    for (int i = 0; i < 2; i++) {
+        sl_event_init(&d, SL_KIND_DAY_CLOSE, "");
+        d.ts_ms = 1763942400000LL;
+        sl_day_close *c = &d.day;
+        if (i == 0) {
+            sl__day_init(c, 20415, "Europe/Berlin", 240);   /* 2025-11-23 */
+            snprintf(c->prev_date, sizeof c->prev_date, "2025-11-22");
+            c->prev_seq = 40;
+            c->first_seq = 41;
+            c->last_seq = 47;
+            memset(c->last_hash, 0xab, sizeof c->last_hash);
+            c->records = 7;
+            c->clock_untrusted = 1;
+            c->n_totals = 2;
+            c->totals[0] = (sl_day_total){SL_KIND_SALE, "EUR", 5, 12345, 1970};
+            c->totals[1] = (sl_day_total){SL_KIND_RETURN, "EUR", 1, -199, -32};
+            c->n_methods = 2;
+            c->methods[0] = (sl_day_method){SL_KIND_SALE, "EUR", "card", 3, 10000};
+            c->methods[1] = (sl_day_method){SL_KIND_SALE, "EUR", "cash", 2, 2345};
+            c->n_units = 1;
+            c->units[0] = (sl_day_units){SL_REASON_DAMAGE, 1, -2000};
+            c->through_seq = 48;
+        } else {
+            sl__day_init(c, 20414, "UTC", 0);
+        }
+        snprintf(d.txn_id, sizeof d.txn_id, "day-close:%s", c->date);
+        if (sl_event_validate(&d, &p) != SL_OK) {
+            fprintf(stderr, "day close %d: %s: %s\n", i, p.field, p.reason);
+            die("a seed day close does not validate");
+        }
+        char name[64];
+        if (sl__codec_encode(&d, SL_ENC_STORED, 48, prev, NULL, buf, sizeof buf, &n) != SL_OK)
+            die("encode day close");
+        snprintf(name, sizeof name, "day-close-stored-%d.cbor", i);
+        put("codec", name, buf, n);
+        if (sl__codec_encode(&d, SL_ENC_WIRE, 0, NULL, "EUR", buf, sizeof buf, &n) != SL_OK)
+            die("encode day close");
+        snprintf(name, sizeof name, "day-close-wire-%d.cbor", i);
+        put("codec", name, buf, n);
+    }
+}
+
+/* status messages (the statusmsg target): the last will (keys 1-5), a
+ * healthy full status and a degraded one with an error */
+static void statuses(void)
+{
+    static sl__status s;
+    uint8_t buf[SL_STATUSMSG_MAX];
+    size_t n;
+    sl__status_init(&s, 0, 1763900000000LL, 40, 47, NULL);
+    if (sl__status_encode(&s, buf, sizeof buf, &n) != SL_OK)
+        die("encode status");
+    put("statusmsg", "will.cbor", buf, n);
+    sl__status_init(&s, 1, 1763900000000LL, 47, 47, "0.9.0");
+    sl__status_set_u(&s, SL_ST_UNACKED, 0);
+    sl__status_set_i(&s, SL_ST_OLDEST_TS, 0);
+    sl__status_set_u(&s, SL_ST_DEAD, 0);
+    sl__status_set_u(&s, SL_ST_INFLIGHT, 0);
+    sl__status_set_i(&s, SL_ST_LAST_ACK, 1763899990000LL);
+    sl__status_set_u(&s, SL_ST_PRICES_VER, 12);
+    sl__status_set_i(&s, SL_ST_PRICES_AT, 1763890000000LL);
+    sl__status_set_u(&s, SL_ST_STOCK_VER, 3);
+    sl__status_set_i(&s, SL_ST_STOCK_AT, 1763880000000LL);
+    sl__status_set_i(&s, SL_ST_STARTED, 1763800000000LL);
+    sl__status_set_u(&s, SL_ST_HEALTH, SL_HEALTH_HEALTHY);
+    sl__status_set_i(&s, SL_ST_CERT_NOT_AFTER, 1795436000000LL);
+    sl__status_set_u(&s, SL_ST_RESENT, 0);
+    sl__status_set_u(&s, SL_ST_REJECTED, 0);
+    sl__status_set_i(&s, SL_ST_CONN_SINCE, 1763899000000LL);
+    sl__status_set_u(&s, SL_ST_JOURNAL_USED, 1 << 20);
+    sl__status_set_u(&s, SL_ST_JOURNAL_LIMIT, 512u << 20);
+    sl__status_set_u(&s, SL_ST_CHAIN_PRICES_VER, 4);
+    sl__status_set_error(&s, "");
+    if (sl__status_encode(&s, buf, sizeof buf, &n) != SL_OK)
+        die("encode status");
+    put("statusmsg", "full.cbor", buf, n);
+    sl__status_set_u(&s, SL_ST_UNACKED, 1200);
+    sl__status_set_i(&s, SL_ST_OLDEST_TS, 1763890000000LL);
+    sl__status_set_u(&s, SL_ST_DEAD, 2);
+    sl__status_set_u(&s, SL_ST_HEALTH, SL_HEALTH_DEGRADED);
+    sl__status_set_error(&s, "TLS verify failure: certificate expired (d\xc3\xa9j\xc3\xa0)");
+    if (sl__status_encode(&s, buf, sizeof buf, &n) != SL_OK)
+        die("encode status");
+    put("statusmsg", "degraded.cbor", buf, n);
+}
+
+/* key events (the framing target: first byte odd, then 8-byte records
+ * type, code, value) typing each scan as a US-layout wedge scanner does:
+ * shift when needed, press and release, SYN after each, Enter at the end */
+static size_t ev_put(uint8_t *o, uint16_t type, uint16_t code, int32_t value)
+{
+    uint32_t v = (uint32_t)value;
+    uint8_t e[8] = {(uint8_t)type, (uint8_t)(type >> 8), (uint8_t)code, (uint8_t)(code >> 8),
+                    (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    memcpy(o, e, 8);
+    return 8;
+}
+
+static void keys(const char *name, const char *scan, uint16_t end)
+{
+    static uint8_t buf[1 + 64 * 8 * 128];
+    size_t n = 0;
+    buf[n++] = 1;
+    for (const char *c = scan; *c; c++) {
+        uint16_t code = 0;
+        int shift = 0;
+        for (uint16_t k = 1; k < 256 && code == 0; k++)
+            for (int sh = 0; sh < 2; sh++)
+                if (sl__kbd_char(k, sh) == *c) {
+                    code = k;
+                    shift = sh;
+                    break;
+                }
+        if (code == 0)
+            die("a seed scan has a character the layout cannot type");
+        if (shift)
+            n += ev_put(buf + n, 1 /* EV_KEY */, 42 /* KEY_LEFTSHIFT */, 1);
+        n += ev_put(buf + n, 4 /* EV_MSC */, 4 /* MSC_SCAN */, 0x70000 + code);
+        n += ev_put(buf + n, 1, code, 1);
+        n += ev_put(buf + n, 0 /* EV_SYN */, 0, 0);
+        n += ev_put(buf + n, 1, code, 0);
+        if (shift)
+            n += ev_put(buf + n, 1, 42, 0);
+        n += ev_put(buf + n, 0, 0, 0);
+    }
+    n += ev_put(buf + n, 1, end, 1);
+    n += ev_put(buf + n, 1, end, 0);
+    n += ev_put(buf + n, 0, 0, 0);
+    put("framing", name, buf, n);
+}
+
+static void scans(void)
+{
+    keys("keys-ean13", "4006381333931", 28 /* KEY_ENTER */);
+    keys("keys-qty-then-upc", "QTY12", 15 /* KEY_TAB */);
+    keys("keys-gs1-human", "(01)04006381333931(17)271231(10)AB-1", 96 /* KEY_KPENTER */);
+    keys("keys-sku", "SKU-Blue_shirt.XL", 28);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -254,5 +405,8 @@ int main(int argc, char **argv)
     acks();
     catalog(argv[2]);
     batches(argv[2], argv[3], argv[4]);
+    day_closes();
+    statuses();
+    scans();
     return 0;
 }

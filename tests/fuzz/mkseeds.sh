@@ -13,7 +13,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$scratch/till-1.key" -out "$scratch/till-1.crt" -subj "/O=store-1/CN=till-1" \
     -days 3650 -addext extendedKeyUsage=clientAuth >/dev/null 2>&1
 out=tests/fuzz/corpus
-for d in json_event codec ack catmsg catreq batch batch_body; do
+for d in json_event codec ack catmsg catreq batch batch_body statusmsg framing; do
     rm -rf "${out:?}/$d"
 done
 mkdir -p "$out"
@@ -79,3 +79,81 @@ EOC
 } > "$out/catcsv/stock.csv"
 
 find "$out" -type f | sort | while read -r f; do printf '%6d %s\n' "$(wc -c < "$f")" "$f"; done
+
+# barcode payloads as scanners deliver them (fuzz_barcode): EAN-13, EAN-8,
+# UPC-A, GTIN-14, GS1-128 with symbology identifier, (01)(10) GS (17), the
+# human-readable GS1 form, a quantity code, a plain SKU, a bad check digit
+rm -rf "$out/barcode"
+mkdir -p "$out/barcode"
+printf '4006381333931' > "$out/barcode/ean13"
+printf '96385074' > "$out/barcode/ean8"
+printf '036000291452' > "$out/barcode/upca"
+printf '14006381333938' > "$out/barcode/gtin14"
+printf ']C10104006381333931' > "$out/barcode/gs1-128"
+printf ']C1010400638133393110LOT42\03517271231' > "$out/barcode/gs1-batch-expiry"
+printf '(01)04006381333931(17)271231(10)AB-1' > "$out/barcode/gs1-human"
+printf '0104006381333931''10X\035''21SER' > "$out/barcode/gs1-unknown-ai"
+printf 'QTY12' > "$out/barcode/qty"
+printf 'SKU-Blue_shirt.XL' > "$out/barcode/sku"
+printf '4006381333932' > "$out/barcode/bad-check"
+# byte lines from a serial scanner (fuzz_framing: first byte even, second
+# the read size); key-event seeds come from mkseeds above
+printf '\000\003''4006381333931\r\nQTY12\r036000291452\n\n]C10104006381333931''10LOT42\03517271231\r\n' \
+    > "$out/framing/lines-crlf"
+printf '\000\000''partial-then\000nul\nSKU-1\n' > "$out/framing/lines-nul"
+# control-socket request lines (fuzz_control)
+rm -rf "$out/control"
+mkdir -p "$out/control"
+printf '{"cmd":"status"}' > "$out/control/status"
+printf '{"cmd":"sync_now"}' > "$out/control/sync_now"
+printf '{ "cmd" : "tail", "since": 0 }' > "$out/control/tail"
+printf '{"cmd":"status","cmd":"tail"}' > "$out/control/duplicate"
+printf 'TLS handshake failed: certificate expired' > "$out/control/detail"
+# [scanner.NAME] sections (fuzz_scanners), as in tests/cli/84-scanner.t
+rm -rf "$out/scanners"
+mkdir -p "$out/scanners"
+cat > "$out/scanners/serial.conf" <<'EOC'
+[device]
+device_id = device-1
+[scanner.dock1]
+device = /dev/ttyACM0
+type = serial
+baud = 115200
+mode = receive
+location = dock 1
+qty_prefix = QTY
+EOC
+cat > "$out/scanners/all.conf" <<'EOC'
+[scanner.wedge]
+device = /dev/input/by-id/usb-scanner-event-kbd
+type = evdev
+grab = no
+mode = damage
+location = back room
+[scanner.aisle]
+device = /run/storelink/count
+type = pipe
+format = input_event
+mode = count
+end_code = COUNT-END
+count_idle = 1
+[scanner.desk]
+device = /dev/ttyUSB0
+type = serial
+mode = lookup
+output = device
+[scanner.info]
+device = /run/storelink/info
+type = pipe
+mode = lookup
+output = /var/log/storelink/lookups.txt
+EOC
+printf '[scanner.d1]\ndevice = /x\ntype = pipe\nmode = count\ncount_idle = 0\ncolour = red\n' \
+    > "$out/scanners/bad.conf"
+# MQTT topics the hub gets (fuzz_topic: first byte picks the leaf buffer size)
+rm -rf "$out/topic"
+mkdir -p "$out/topic"
+printf ' storelink/v1/store-1/till-1/journal' > "$out/topic/journal"
+printf ' storelink/v1/store-1/till-1/status' > "$out/topic/status"
+printf ' storelink/v1/store-1/till-1/catalog-request' > "$out/topic/catreq"
+printf '\007storelink/v1/s/d/journal' > "$out/topic/leaf-too-long"

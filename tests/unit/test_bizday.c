@@ -265,6 +265,21 @@ static void test_day_close_codec(void **state)
     buf[2] = SL_KIND_SALE;   /* a1? 01 05: map head, key 1, kind 5 */
     assert_int_equal(sl__codec_decode(buf, len, SL_ENC_CONTENT, NULL, back, NULL, NULL),
                      SL_ERR_CORRUPT);
+    /* a close with no records has an all-zero hash (key 26): any other hash
+     * would be a second encoding of it (tests/fuzz/regress/codec/) */
+    sl_event_init(ev, SL_KIND_DAY_CLOSE, "day-close:2026-03-28");
+    sl__day_init(&ev->day, day_of("2026-03-28"), "UTC", 0);
+    assert_int_equal(sl__codec_encode(ev, SL_ENC_CONTENT, 0, NULL, NULL, buf, SL_RECORD_MAX, &len),
+                     SL_OK);
+    assert_int_equal(sl__codec_decode(buf, len, SL_ENC_CONTENT, NULL, back, NULL, NULL), SL_OK);
+    static const uint8_t hash_key[] = {0x18, 26, 0x58, 32};
+    size_t at = 0;
+    while (at + sizeof hash_key <= len && memcmp(buf + at, hash_key, sizeof hash_key) != 0)
+        at++;
+    assert_true(at + sizeof hash_key + 32 <= len);
+    buf[at + sizeof hash_key + 5] = 0x62;
+    assert_int_equal(sl__codec_decode(buf, len, SL_ENC_CONTENT, NULL, back, NULL, NULL),
+                     SL_ERR_CORRUPT);
     /* the txn id is tied to the date: one close per date */
     snprintf(ev->txn_id, sizeof ev->txn_id, "day-close:2026-03-29");
     assert_int_equal(sl_event_validate(ev, NULL), SL_ERR_INVALID);
