@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; rm -rf "$TMP"' EXIT
-plan 27
+plan 28
 
 CLIENT=$SL_BUILD/tests/ingest_client
 POS=$SL_BUILD/examples/pos_minimal
@@ -107,17 +107,27 @@ like "$(sed -n 5,6p "$TMP/json.out" | tr '\n' ' ')" "cbor-bad True cbor-big True
     "CBOR: bad record answered; oversized length answered and closed"
 
 # ---- refused uid --------------------------------------------------------------
-chmod 0666 "$SOCK"   # let the other uid reach the credential check
+# the tests run as root, which the daemon always allows: the client runs as
+# nobody, and the state directory and socket are opened up so the daemon's
+# SO_PEERCRED check is what is tested (as tests/cli/97-control.t does)
+chmod 0755 "$TMP"; chmod 0711 "$STATE"; chmod 0666 "$SOCK"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CLIENT" "$SOCK" NOBODY 1 2>&1); rc=$?
 like "$out" "^NOBODY-1 error 13 peer: not authorized" "uid 65534: refused with error 13 (PERM)"
 wait_for 5 'grep -q "ingest: refused uid 65534" "$TMP/dev-1.log"'
 ok $? "refused peer logged"
 is "$(records)" 1601 "refused peer: nothing written"
+agent_stop dev-1
+agent_conf dev-1 "[ingest]
+allowed_uids = 1000, 65534"
+agent_start dev-1
+wait_for 10 '[ -S "$SOCK" ]' && chmod 0666 "$SOCK"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CLIENT" "$SOCK" NOBODY 1 2>&1)
+is "$out" "NOBODY-1 1602 recorded" "uid 65534 in [ingest] allowed_uids: recorded"
 
 # ---- the example POS program ------------------------------------------------
 out=$("$POS" "$STATE" POS-1); rc=$?
-is "$rc:$out" "0:recorded seq 1602 via daemon" "pos_minimal through the daemon"
+is "$rc:$out" "0:recorded seq 1603 via daemon" "pos_minimal through the daemon"
 agent_stop dev-1
 out=$("$POS" "$STATE" POS-2); rc=$?
-is "$rc:$out" "0:recorded seq 1603 via journal (no daemon)" "pos_minimal without the daemon: direct journal"
+is "$rc:$out" "0:recorded seq 1604 via journal (no daemon)" "pos_minimal without the daemon: direct journal"
 done_testing
