@@ -1027,7 +1027,15 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         if (i_mq >= 0)
             sl__mqtt_service(d.mqtt, fds[i_mq].readable || fds[i_mq].error, fds[i_mq].writable);
         sl__control_service(d.ctl, fds + i_ctl, i_ing - i_ctl);
-        sl__ingest_service(d.ing, fds + i_ing, n - i_ing);
+        {
+            /* daemon.json shows the ingest counters: refresh after requests */
+            sl__ingest_stats is;
+            uint64_t before = (sl__ingest_stats_get(d.ing, &is), is.requests);
+            sl__ingest_service(d.ing, fds + i_ing, n - i_ing);
+            sl__ingest_stats_get(d.ing, &is);
+            if (is.requests != before)
+                d.state_dirty = 1;
+        }
     }
     if (sl__mqtt_is_connected(d.mqtt)) {
         uint8_t st[SL_STATUSMSG_MAX];

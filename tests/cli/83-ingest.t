@@ -66,8 +66,11 @@ ag dev-1 journal verify > /dev/null 2>&1
 ok $? "journal verify: hash chain intact"
 
 # ---- group commit counters ------------------------------------------------
-ag dev-1 status --json > "$TMP/status.json" 2>&1
-tr -d '\n' < "$TMP/status.json" | sed 's/.*"ingest":{\([^}]*\)}.*/\1/' > "$TMP/ingest.json"
+# daemon.json (what status --json shows) is refreshed at most once a second
+ingest_json() {
+    ag dev-1 status --json 2>&1 | tr -d '\n' | sed 's/.*"ingest":{\([^}]*\)}.*/\1/' > "$TMP/ingest.json"
+}
+wait_for 5 'ingest_json; grep -q "\"records\":1600," "$TMP/ingest.json"'
 rec=$(jnum "$TMP/ingest.json" records); com=$(jnum "$TMP/ingest.json" commits)
 is "$rec" 1600 "status: ingest.records 1600"
 ok "$([ -n "$com" ] && [ "$com" -ge 1 ] && [ "$com" -lt "$rec" ]; echo $?)" \
