@@ -296,7 +296,7 @@ demo: build/.deps-stamp
 
 bench: build/.deps-stamp
 	./toolchain/deps.sh bench
-	$(MAKE) all $(BUILD)/bench/bench_journal $(BUILD)/bench/bench_codec
+	$(MAKE) all $(BUILD)/bench/bench_journal $(BUILD)/bench/bench_codec $(BUILD)/tests/ingest_client
 	BUILD=$(BUILD) ./bench/run.sh
 
 check-clang:

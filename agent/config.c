@@ -54,6 +54,7 @@ static const struct key keys[] = {
     {"ingest", "socket", K_STR, offsetof(sl_config, ingest_socket), sizeof(((sl_config *)0)->ingest_socket), 0, 0},
     {"ingest", "allowed_uids", K_IDLIST, offsetof(sl_config, ingest_uids), 0, 0, 0},
     {"ingest", "allowed_gids", K_IDLIST, offsetof(sl_config, ingest_gids), 0, 0, 0},
+    {"ingest", "batch_max", K_U64, offsetof(sl_config, ingest_batch_max), 0, 1, 256},
     STR("day", timezone, timezone, K_TZ),
     {"day", "day_end", K_HHMM, offsetof(sl_config, day_end_min), 0, 0, 0},
     {"day", "auto_close", K_BOOL, offsetof(sl_config, auto_close), 0, 0, 1},
@@ -82,6 +83,7 @@ void sl__config_defaults(sl_config *cfg)
     cfg->status_interval = 60;
     snprintf(cfg->timezone, sizeof cfg->timezone, "UTC");
     cfg->auto_close = 1;
+    cfg->ingest_batch_max = 256;
 }
 
 void sl__config_resolve_identity(sl_config *cfg)

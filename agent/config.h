@@ -55,6 +55,7 @@ typedef struct sl_config {
      * besides root and the daemon's own uid may use it (numeric ids) */
     char ingest_socket[108];
     sl_idlist ingest_uids, ingest_gids;
+    uint64_t ingest_batch_max;   /* events per group commit (1 = one commit per record) */
     /* [day]: the business day (bizday.h), IANA zone and HH:MM */
     char timezone[65];
     uint32_t day_end_min;

@@ -833,7 +833,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                     ? snprintf(ipath, sizeof ipath, "%s", cfg->ingest_socket)
                     : snprintf(ipath, sizeof ipath, "%s/ingest.sock", cfg->state_dir);
         sl__ingest_cfg ic = {ipath, cfg->ingest_uids.id, cfg->ingest_gids.id,
-                             cfg->ingest_uids.n, cfg->ingest_gids.n};
+                             cfg->ingest_uids.n, cfg->ingest_gids.n,
+                             (unsigned)cfg->ingest_batch_max};
         if (n < 0 || n > 107) {
             sl__cli_err("run: ingest socket: the path must be at most 107 bytes (set [ingest] "
                         "socket to a shorter path)");

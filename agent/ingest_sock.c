@@ -53,6 +53,7 @@ struct sl__ingest {
     sl_result res[SL_INGEST_BATCH_MAX];
     struct req reqs[SL_INGEST_BATCH_MAX];
     size_t n_reqs, n_evs;
+    size_t batch_max;
     sl__ingest_stats st;
 };
 
@@ -198,6 +199,8 @@ int sl__ingest_open(sl__ingest **out, sl_journal *j, const sl__ingest_cfg *cfg, 
         memcpy(g->uids, cfg->uids, cfg->n_uids * sizeof g->uids[0]);
     if (cfg->n_gids)
         memcpy(g->gids, cfg->gids, cfg->n_gids * sizeof g->gids[0]);
+    g->batch_max = cfg->batch_max == 0 || cfg->batch_max > SL_INGEST_BATCH_MAX
+                       ? SL_INGEST_BATCH_MAX : cfg->batch_max;
     g->n_uids = cfg->n_uids;
     g->n_gids = cfg->n_gids;
     int rc;
@@ -441,9 +444,10 @@ static void gather(sl__ingest *g)
 {
     int taken[SL_INGEST_MAX_CLIENTS] = {0};
     int more = 1;
-    while (more && g->n_reqs < SL_INGEST_BATCH_MAX) {
+    while (more && g->n_evs < g->batch_max && g->n_reqs < SL_INGEST_BATCH_MAX) {
         more = 0;
-        for (int i = 0; i < SL_INGEST_MAX_CLIENTS && g->n_reqs < SL_INGEST_BATCH_MAX; i++) {
+        for (int i = 0; i < SL_INGEST_MAX_CLIENTS && g->n_evs < g->batch_max &&
+                        g->n_reqs < SL_INGEST_BATCH_MAX; i++) {
             struct conn *k = &g->cl[i];
             if (k->fd < 0 || taken[i] >= SL_INGEST_CONN_BATCH_MAX || !room(k))
                 continue;

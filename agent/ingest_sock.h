@@ -61,6 +61,7 @@ typedef struct sl__ingest_cfg {
     const char *path;                       /* socket file */
     const unsigned *uids, *gids;            /* allowed, besides root and our uid */
     size_t n_uids, n_gids;
+    unsigned batch_max;                     /* 1..SL_INGEST_BATCH_MAX; 0 = the maximum */
 } sl__ingest_cfg;
 
 typedef struct sl__ingest_stats {

@@ -5,17 +5,21 @@
  *   ingest_client SOCK PREFIX COUNT   record COUNT sales PREFIX-1..COUNT,
  *                                     one line per reply: "TXN SEQ STATUS"
  *   ingest_client SOCK PREFIX invalid one sale with qty 0
+ *   ... -l                            (4th argument) adds each request's
+ *                                     round-trip time in microseconds
  * An error reply prints "TXN error CODE FIELD: REASON" and exits 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "storelink.h"
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
+    int lat = argc == 5 && strcmp(argv[4], "-l") == 0;
+    if (argc != 4 && !lat) {
         fprintf(stderr, "usage: ingest_client SOCK PREFIX COUNT|invalid\n");
         return 2;
     }
@@ -43,10 +47,17 @@ int main(int argc, char **argv)
         uint64_t seq = 0;
         sl_status st;
         sl_problem p;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = sl_client_record(c, ev, 30000, &seq, &st, &p);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         if (rc == SL_OK) {
-            printf("%s %llu %s\n", txn, (unsigned long long)seq,
+            printf("%s %llu %s", txn, (unsigned long long)seq,
                    st == SL_STATUS_DUPLICATE ? "duplicate" : "recorded");
+            if (lat)
+                printf(" %lld", (long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                                    (t1.tv_nsec - t0.tv_nsec) / 1000);
+            printf("\n");
         } else {
             printf("%s error %d %s: %s\n", txn, rc, p.field, p.reason[0] ? p.reason : sl_strerror(rc));
             ex = 1;
