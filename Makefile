@@ -147,6 +147,7 @@ UNIT_TESTS += test_dlq
 UNIT_TESTS += test_scanner
 UNIT_TESTS += test_bizday
 UNIT_TESTS += test_control
+UNIT_TESTS += test_ingest
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
