@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; rm -rf "$TMP"' EXIT
-plan 28
+plan 29
 
 CLIENT=$SL_BUILD/tests/ingest_client
 POS=$SL_BUILD/examples/pos_minimal
@@ -100,6 +100,10 @@ s.sendall(struct.pack('>I', 3) + b'\xff\xff\xff')
 n = struct.unpack('>I', s.recv(4))[0]; print('cbor-bad', len(s.recv(n)) > 0)
 s.sendall(struct.pack('>I', 1 << 20))
 n = struct.unpack('>I', s.recv(4))[0]; print('cbor-big', len(s.recv(n)) > 0, s.recv(10) == b'')
+# a length prefix cut short by the end of the stream
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b'\x00\x00'); s.shutdown(socket.SHUT_WR)
+n = struct.unpack('>I', s.recv(4))[0]; r = s.recv(n); print('cbor-short', b'truncated' in r)
 PY
 sed -n 1p "$TMP/json.out" | grep -Eq '^\{"seq":1601,"status":"recorded"\}$'
 ok $? "JSON line: {\"seq\":1601,\"status\":\"recorded\"}"
@@ -108,6 +112,7 @@ like "$(sed -n 3p "$TMP/json.out")" '"error":"invalid","code":1' "JSON line: bad
 like "$(sed -n 4p "$TMP/json.out")" '"seq":1601,"status":"duplicate"' "JSON line after errors: duplicate of J-1"
 like "$(sed -n 5,6p "$TMP/json.out" | tr '\n' ' ')" "cbor-bad True cbor-big True True" \
     "CBOR: bad record answered; oversized length answered and closed"
+is "$(sed -n 7p "$TMP/json.out")" "cbor-short True" "CBOR: truncated length prefix answered"
 
 # ---- refused uid --------------------------------------------------------------
 # the tests run as root, which the daemon always allows: the client runs as
