@@ -110,6 +110,9 @@ APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record
            agent/probe.c agent/cli_doctor.c \
            agent/cli_dlq.c agent/cli_trace.c \
            agent/control.c agent/metrics.c agent/cli_ctl.c
+# the ingest socket (issue 6): server in the daemon, client in libstorelink
+APP_SRCS += agent/ingest_sock.c
+LIB_SRCS += agent/client.c
 # barcode-scanner drivers (drivers/) and their config and CLI (issue 6)
 DRIVER_SRCS = drivers/framing.c drivers/barcode.c drivers/scanmode.c drivers/reader.c \
               drivers/scanner.c agent/config_scanners.c agent/cli_scan.c
@@ -147,12 +150,14 @@ UNIT_TESTS += test_scanner
 UNIT_TESTS += test_bizday
 UNIT_TESTS += test_control
 UNIT_TESTS += test_epoch
+UNIT_TESTS += test_ingest
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 .PHONY: all clean install deps test demo bench check-clang stress soak
 ifeq ($(TARGET),native)
 all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(BUILD)/storelink-hub
+all: $(BUILD)/$(SO_NAME) $(BUILD)/storelink.pc
 else
 # a device build: the agent, the library and the tests (the hub runs centrally)
 all: $(BUILD)/storelink $(BUILD)/libstorelink.a tests-bin
@@ -210,6 +215,31 @@ $(BUILD)/tests/catalog_feed: $(BUILD)/obj/tests/unit/catalog_feed.o $(BUILD)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
 
+# the shared library: the same sources built as position-independent code
+# in their own tree (build/pic), soname libstorelink.so.0
+SO_MAJOR = 0
+SO_NAME = libstorelink.so.$(SO_MAJOR)
+LIB_PIC_OBJS = $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(BUILD)/$(SO_NAME): $(LIB_PIC_OBJS)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SO_NAME) -o $@ $^ $(LDLIBS_ALL)
+	ln -sf $(SO_NAME) $(BUILD)/libstorelink.so
+$(BUILD)/storelink.pc: packaging/storelink.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define SL_VERSION "\(.*\)"/\1/p' include/storelink.h)|' \
+	    -e 's|@LIBS_PRIVATE@|$(MBED_LIBS) -lm|' $< > $@
+-include $(LIB_PIC_OBJS:.o=.d)
+
+# ingest-socket test client and the POS example, linked against the shared library
+$(BUILD)/tests/ingest_client: $(BUILD)/obj/tests/unit/ingest_client.o $(BUILD)/$(SO_NAME)
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lstorelink -Wl,-rpath,'$$ORIGIN/..'
+$(BUILD)/examples/pos_minimal: docs/examples/pos_minimal.c include/storelink.h $(BUILD)/$(SO_NAME)
+	@mkdir -p $(dir $@)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Werror -Iinclude -o $@ $< \
+	    -L$(BUILD) -lstorelink -Wl,-rpath,'$$ORIGIN/..'
+
 $(BUILD)/bench/bench_journal: $(BUILD)/obj/bench/bench_journal.o $(BUILD)/libstorelink.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
@@ -247,6 +277,7 @@ test: build/.deps-stamp
 
 tests-bin: $(UNIT_BINS) $(BUILD)/tests/writer $(BUILD)/tests/catalog_feed
 tests-bin: $(BUILD)/tests/scanfeed
+tests-bin: $(BUILD)/tests/ingest_client $(BUILD)/examples/pos_minimal
 
 # make stress: the reliability suite with the issue's iteration counts
 # (STRESS_SCALE=ci for the short run in .ci/run), printed as a table
@@ -269,7 +300,7 @@ demo: build/.deps-stamp
 
 bench: build/.deps-stamp
 	./toolchain/deps.sh bench
-	$(MAKE) all $(BUILD)/bench/bench_journal $(BUILD)/bench/bench_codec
+	$(MAKE) all $(BUILD)/bench/bench_journal $(BUILD)/bench/bench_codec $(BUILD)/tests/ingest_client
 	BUILD=$(BUILD) ./bench/run.sh
 
 check-clang:
@@ -282,6 +313,10 @@ install: all
 	install -m 0755 $(BUILD)/storelink-hub $(DESTDIR)$(PREFIX)/bin/storelink-hub
 	install -m 0644 include/storelink.h $(DESTDIR)$(PREFIX)/include/storelink.h
 	install -m 0644 $(BUILD)/libstorelink.a $(DESTDIR)$(PREFIX)/lib/libstorelink.a
+	install -m 0755 $(BUILD)/$(SO_NAME) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libstorelink.so
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0644 $(BUILD)/storelink.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/storelink.pc
 	install -m 0644 docs/storelink.conf.sample $(DESTDIR)/etc/storelink/storelink.conf.sample
 
 clean:

@@ -11,7 +11,7 @@
 #include "platform.h"
 #include "storelink.h"
 
-enum ktype { K_STR, K_ID, K_U64, K_LOGLEVEL, K_BOOL, K_TZ, K_HHMM };
+enum ktype { K_STR, K_ID, K_U64, K_LOGLEVEL, K_BOOL, K_TZ, K_HHMM, K_IDLIST };
 
 struct key {
     const char *section;
@@ -51,6 +51,10 @@ static const struct key keys[] = {
     STR("status", metrics_file, metrics_file, K_STR),
     STR("control", control_socket, control_socket, K_STR),
     STR("control", admin_group, admin_group, K_STR),
+    {"ingest", "socket", K_STR, offsetof(sl_config, ingest_socket), sizeof(((sl_config *)0)->ingest_socket), 0, 0},
+    {"ingest", "allowed_uids", K_IDLIST, offsetof(sl_config, ingest_uids), 0, 0, 0},
+    {"ingest", "allowed_gids", K_IDLIST, offsetof(sl_config, ingest_gids), 0, 0, 0},
+    {"ingest", "batch_max", K_U64, offsetof(sl_config, ingest_batch_max), 0, 1, 256},
     STR("day", timezone, timezone, K_TZ),
     {"day", "day_end", K_HHMM, offsetof(sl_config, day_end_min), 0, 0, 0},
     {"day", "auto_close", K_BOOL, offsetof(sl_config, auto_close), 0, 0, 1},
@@ -79,6 +83,7 @@ void sl__config_defaults(sl_config *cfg)
     cfg->status_interval = 60;
     snprintf(cfg->timezone, sizeof cfg->timezone, "UTC");
     cfg->auto_close = 1;
+    cfg->ingest_batch_max = 256;
 }
 
 void sl__config_resolve_identity(sl_config *cfg)
@@ -232,6 +237,37 @@ static int handler(void *user, const char *section, const char *name, const char
         }
         memcpy(dst, &min, sizeof min);
         return 1;
+    }
+    case K_IDLIST: {
+        /* numbers only: a user or group name would need the passwd
+         * database at load time, and ids are what SO_PEERCRED gives */
+        sl_idlist l;
+        const char *p = value;
+        memset(&l, 0, sizeof l);
+        while (*p) {
+            char *end;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p < '0' || *p > '9' || l.n == SL_IDLIST_MAX)
+                goto badlist;
+            unsigned long v = strtoul(p, &end, 10);
+            if (v > 4294967294UL)
+                goto badlist;
+            l.id[l.n++] = (unsigned)v;
+            p = end;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == ',')
+                p++;
+            else if (*p != '\0')
+                goto badlist;
+        }
+        memcpy(dst, &l, sizeof l);
+        return 1;
+    badlist:
+        snprintf(pc->msg, sizeof pc->msg, "%s: must be a comma list of at most %d numeric ids "
+                 "(e.g. 1001, 1002)", k->name, SL_IDLIST_MAX);
+        return 0;
     }
     case K_LOGLEVEL: {
         int lvl;

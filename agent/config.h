@@ -12,6 +12,12 @@
 #define SL_DEFAULT_STATE_DIR "/var/lib/storelink"
 #define SL_CONFIG_MAX_WARN 8
 
+#define SL_IDLIST_MAX 16
+typedef struct sl_idlist {       /* a comma list of numeric uids or gids */
+    unsigned n;
+    unsigned id[SL_IDLIST_MAX];
+} sl_idlist;
+
 typedef struct sl_config {
     char path[4096];          /* file read, or "" when running on defaults */
     char state_dir[4096];
@@ -45,6 +51,11 @@ typedef struct sl_config {
      * root and the daemon's own uid may use it */
     char control_socket[108];
     char admin_group[65];
+    /* [ingest]: the ingest socket ("" = <state_dir>/ingest.sock) and who
+     * besides root and the daemon's own uid may use it (numeric ids) */
+    char ingest_socket[108];
+    sl_idlist ingest_uids, ingest_gids;
+    uint64_t ingest_batch_max;   /* events per group commit (1 = one commit per record) */
     /* [day]: the business day (bizday.h), IANA zone and HH:MM */
     char timezone[65];
     uint32_t day_end_min;

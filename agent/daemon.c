@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "control.h"
 #include "daemon_scan.h"
+#include "ingest_sock.h"
 #include "crypto.h"
 #include "event.h"
 #include "journal_internal.h"
@@ -82,6 +83,7 @@ struct daemon {
     char notified[160];
     /* control socket (agent/control.c) and what `tail` followers see */
     sl__control *ctl;
+    sl__ingest *ing;            /* the ingest socket (agent/ingest_sock.c) */
     int stopping;
     uint64_t seen_seq;          /* last record announced as "recorded" */
     int seen_more;              /* more new records than one wake announces */
@@ -305,6 +307,16 @@ static json_t *state_json(struct daemon *d, int running)
     if (d->j != NULL && sl__journal_reopens(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
         json_object_set_new(o, "journal_reopens", json_integer((json_int_t)nreopen));
         json_object_set_new(o, "journal_reopened_ms", json_integer((json_int_t)reopen_ms));
+    }
+    if (d->ing != NULL) {
+        /* commits < records shows the group commit at work */
+        sl__ingest_stats is;
+        sl__ingest_stats_get(d->ing, &is);
+        json_object_set_new(o, "ingest", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i}",
+            "requests", (json_int_t)is.requests, "records", (json_int_t)is.records,
+            "duplicates", (json_int_t)is.duplicates, "errors", (json_int_t)is.errors,
+            "commits", (json_int_t)is.commits, "refused", (json_int_t)is.refused,
+            "clients", (int)is.clients));
     }
     return o;
 }
@@ -852,6 +864,26 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             goto out;
         }
     }
+    {
+        char ipath[108], err[600];
+        int n = cfg->ingest_socket[0]
+                    ? snprintf(ipath, sizeof ipath, "%s", cfg->ingest_socket)
+                    : snprintf(ipath, sizeof ipath, "%s/ingest.sock", cfg->state_dir);
+        sl__ingest_cfg ic = {ipath, cfg->ingest_uids.id, cfg->ingest_gids.id,
+                             cfg->ingest_uids.n, cfg->ingest_gids.n,
+                             (unsigned)cfg->ingest_batch_max};
+        if (n < 0 || n > 107) {
+            sl__cli_err("run: ingest socket: the path must be at most 107 bytes (set [ingest] "
+                        "socket to a shorter path)");
+            ex = EX_CONFIG_;
+            goto out;
+        }
+        if ((rc = sl__ingest_open(&d.ing, d.j, &ic, err, sizeof err)) != SL_OK) {
+            sl__cli_err("run: %s", err);
+            ex = rc == SL_ERR_CONFLICT ? EX_CANTCREAT_ : sl__cli_exit(rc);
+            goto out;
+        }
+    }
     sl__mqtt_cfg mc = {
         .host = cfg->broker_host, .port = (int)cfg->broker_port, .ca_file = cfg->ca_file,
         .cert_file = cfg->cert_file, .key_file = cfg->key_file, .client_id = cfg->device_id,
@@ -960,10 +992,12 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             wake = d.watch_recheck;
         if (sl__dscan_deadline(d.scan) < wake)
             wake = sl__dscan_deadline(d.scan);
+        if (sl__ingest_busy(d.ing))
+            wake = now;   /* requests left over from a full group commit */
         int timeout = wake == UINT64_MAX ? -1 : wake <= now ? 0
                     : (int)((wake - now) > 600000 ? 600000 : (wake - now));
         sl_pollfd fds[SL_POLL_MAX];
-        int n = 0, i_mq = -1, i_w = -1, i_ctl, i_scan, n_scan;
+        int n = 0, i_mq = -1, i_w = -1, i_ctl, i_scan, n_scan, i_ing;
         fds[n++] = (sl_pollfd){sigfd, 1, 0, 0, 0, 0};
         if (watch >= 0) {
             i_w = n;
@@ -978,6 +1012,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         n += n_scan;
         i_ctl = n;
         n += sl__control_pollfds(d.ctl, fds + n, SL_POLL_MAX - n);
+        i_ing = n;
+        n += sl__ingest_pollfds(d.ing, fds + n, SL_POLL_MAX - n);
         sl_plat_poll(fds, n, timeout);
         if (fds[0].readable) {
             int s = sl_plat_signal_take(sigfd);
@@ -1058,7 +1094,16 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         }
         if (i_mq >= 0)
             sl__mqtt_service(d.mqtt, fds[i_mq].readable || fds[i_mq].error, fds[i_mq].writable);
-        sl__control_service(d.ctl, fds + i_ctl, n - i_ctl);
+        sl__control_service(d.ctl, fds + i_ctl, i_ing - i_ctl);
+        {
+            /* daemon.json shows the ingest counters: refresh after requests */
+            sl__ingest_stats is;
+            uint64_t before = (sl__ingest_stats_get(d.ing, &is), is.requests);
+            sl__ingest_service(d.ing, fds + i_ing, n - i_ing);
+            sl__ingest_stats_get(d.ing, &is);
+            if (is.requests != before)
+                d.state_dirty = 1;
+        }
     }
     if (sl__mqtt_is_connected(d.mqtt)) {
         uint8_t st[SL_STATUSMSG_MAX];
@@ -1075,6 +1120,7 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
 out:
     sl__dscan_free(d.scan);   /* before the journal: an open count is discarded */
     sl_catalog_close(d.scancat);
+    sl__ingest_close(d.ing);
     sl__control_close(d.ctl);
     free(d.rec);
     sl_plat_close(watch);

@@ -169,6 +169,13 @@ if ! BUILD=$BUILD ./bench/sync_bench.sh; then
     failed=1
 fi
 
+# ---- 5. the ingest socket: group commit vs one transaction per record ----
+echo
+if ! BUILD=$BUILD ./bench/ingest_bench.sh; then
+    echo "bench/run.sh: bench/ingest_bench.sh failed" >&2
+    failed=1
+fi
+
 if [ "$failed" -ne 0 ]; then
     echo "bench/run.sh: a benchmark program failed (see above)" >&2
     exit 1

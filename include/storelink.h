@@ -367,6 +367,42 @@ typedef struct sl_stock {
 SL_NODISCARD int sl_stock_lookup(sl_catalog *cat, sl_journal *j, const char *device_id,
                                  const char *sku, sl_stock *out);
 
+/* ---- client of the daemon's ingest socket ---------------------------- */
+/*
+ * A POS program records through the running daemon (`storelink run`)
+ * instead of opening the journal itself: the daemon group-commits requests
+ * from many clients into one durable LMDB commit.  docs/PROTOCOL.md
+ * "Ingest socket".  One sl_client is one connection; use it from one
+ * thread at a time.  Price and stock look-ups stay direct (sl_catalog_open,
+ * sl_price_lookup, sl_stock_lookup): they read LMDB without the daemon.
+ */
+#define SL_CLIENT_DEFAULT_SOCKET "/var/lib/storelink/ingest.sock"
+
+typedef struct sl_client sl_client;
+
+/* Connect to the ingest socket at path (NULL or "" = the default above)
+ * within timeout_ms.  SL_OK with *out freed by sl_client_close();
+ * SL_ERR_NOT_FOUND when no daemon listens there (then sl_journal_open +
+ * sl_journal_record is the fallback: the daemon picks those records up);
+ * SL_ERR_PERM (socket file permissions); SL_ERR_BUSY timeout; SL_ERR_IO. */
+SL_NODISCARD int sl_client_connect(sl_client **out, const char *path, int timeout_ms);
+
+/* Record ev through the daemon and wait, at most timeout_ms, for its
+ * answer, which comes only after the record is durable.  SL_OK with *seq
+ * and *status (recorded, or duplicate with the original seq); or the
+ * daemon's error: SL_ERR_INVALID / SL_ERR_CONFLICT with *problem naming
+ * the field and reason (nothing was written), SL_ERR_PERM when the daemon
+ * refuses this uid ([ingest] allowed_uids / allowed_gids), SL_ERR_FULL,
+ * SL_ERR_IO.  SL_ERR_BUSY on timeout and SL_ERR_IO on a lost connection
+ * leave it unknown whether the event was recorded: close, reconnect and
+ * send it again (same txn_id: the answer is then duplicate).  seq, status
+ * and problem may be NULL.  ev stays the caller's. */
+SL_NODISCARD int sl_client_record(sl_client *c, const sl_event *ev, int timeout_ms,
+                                  uint64_t *seq, sl_status *status, sl_problem *problem);
+
+/* Close the connection and free c.  NULL is a no-op. */
+void sl_client_close(sl_client *c);
+
 /* Lowercase hex of a 32-byte hash into out[65]. */
 void sl_hash_hex(const uint8_t hash[32], char out[65]);
 

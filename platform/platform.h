@@ -106,7 +106,7 @@ typedef struct sl_pollfd {
 } sl_pollfd;
 /* at most this many fds per sl_plat_poll call (the daemon's own three plus
  * the control socket's listener and clients) */
-#define SL_POLL_MAX 32
+#define SL_POLL_MAX 96   /* + the ingest socket: listener and 32 clients */
 /* Wait for the fds or timeout_ms (-1 = forever).  Returns the number of
  * ready fds, 0 on timeout, -1 on error (EINTR counts as 0). */
 int sl_plat_poll(sl_pollfd *fds, int n, int timeout_ms);
