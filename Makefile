@@ -300,8 +300,13 @@ demo: build/.deps-stamp
 
 bench: build/.deps-stamp
 	./toolchain/deps.sh bench
-	$(MAKE) all $(BUILD)/bench/bench_journal $(BUILD)/bench/bench_codec $(BUILD)/tests/ingest_client
+	$(MAKE) all $(BUILD)/bench/bench_journal $(BUILD)/bench/bench_codec $(BUILD)/tests/ingest_client \
+	    $(BUILD)/bench/slowsync.so
 	BUILD=$(BUILD) ./bench/run.sh
+
+$(BUILD)/bench/slowsync.so: bench/slowsync.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared $(CFLAGS) -o $@ $< -ldl
 
 check-clang:
 	$(MAKE) CC=clang BUILD=build/clang all tests-bin

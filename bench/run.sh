@@ -175,6 +175,15 @@ if ! BUILD=$BUILD ./bench/ingest_bench.sh; then
     echo "bench/run.sh: bench/ingest_bench.sh failed" >&2
     failed=1
 fi
+# the same with a store terminal's sync cost (3 ms per fsync/fdatasync)
+if [ -f "$BUILD/bench/slowsync.so" ]; then
+    echo "(again with 3 ms per fsync, as on eMMC: LD_PRELOAD=$BUILD/bench/slowsync.so)"
+    if ! SLOWSYNC_US=3000 LD_PRELOAD=$(pwd)/$BUILD/bench/slowsync.so BUILD=$BUILD \
+            ./bench/ingest_bench.sh; then
+        echo "bench/run.sh: bench/ingest_bench.sh (slow sync) failed" >&2
+        failed=1
+    fi
+fi
 
 if [ "$failed" -ne 0 ]; then
     echo "bench/run.sh: a benchmark program failed (see above)" >&2
