@@ -16,6 +16,8 @@ struct sl__mqtt {
     int connected;     /* CONNACK accepted */
     int socket_open;
     int closing;       /* our own DISCONNECT: not an event for the daemon */
+    int refused;       /* CONNACK refused and already reported: the close that
+                          follows is not a second, vaguer reason */
     uint64_t last_rx;  /* monotonic ms of the last bytes from the broker */
 };
 
@@ -35,6 +37,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
             snprintf(why, sizeof why, "broker refused the connection: %s (0x%02x)",
                      mosquitto_reason_string(rc), rc);
         m->connected = 0;
+        m->refused = 1;
         m->ev.disconnected(m->ev.ctx, why);
         return;
     }
@@ -53,6 +56,10 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
     int was = m->connected;
     m->connected = 0;
     m->socket_open = 0;
+    if (m->refused) {
+        m->refused = 0;
+        return;
+    }
     if (!m->closing && (was || rc != 0)) {
         char why[128];
         if (!was && rc != 0)
@@ -165,6 +172,7 @@ int sl__mqtt_connect(sl__mqtt *m, int timeout_ms, char *why, size_t whysz)
         return mrc == MOSQ_ERR_TLS ? SL_ERR_CRYPTO : SL_ERR_IO;
     }
     m->socket_open = 1;
+    m->refused = 0;
     m->last_rx = sl_plat_mono_ms();
     return SL_OK;
 }
