@@ -9,13 +9,13 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap '[ -n "${FAKE_PID:-}" ] && kill $FAKE_PID 2>/dev/null; agent_kill dev-1; rm -rf "$TMP"' EXIT
-plan 6
+plan 7
 
 pki_init "$TMP/pki" > /dev/null && pki_device "$TMP/pki" dev-1 s-1 > /dev/null
 ok $? "test PKI"
 BROKER_PORT=$(free_port)
 python3 - "$TMP/pki" "$BROKER_PORT" "$TMP/fake.log" <<'PY' &
-import socket, ssl, sys
+import socket, ssl, sys, time
 d, port, log = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "a", buffering=1)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(d + "/server.crt", d + "/server.key")
@@ -32,7 +32,7 @@ while True:
         i = 1
         while pkt[i] & 0x80: i += 1
         level = pkt[i + 7]
-        log.write("connect level %d\n" % level)
+        log.write("connect level %d at %.3f\n" % (level, time.monotonic()))
         # a 3.1.1 broker: CONNACK, session present 0, return code 1
         t.sendall(b"\x20\x02\x00\x01")
         t.close()
@@ -56,6 +56,15 @@ diag "connection attempts: $n0 before, $n1 after 6 more seconds"
 [ $((n1 - n0)) -le 4 ]
 ok $? "retries back off: $((n1 - n0)) attempts in 6 s, not a hot loop"
 like "$(ag dev-1 status 2>&1)" "refused MQTT v5" "status names the reason"
+# exponential backoff with jitter: gaps grow, and are not exact doublings
+sleep 8
+sed -n 's/.* at \([0-9.]*\)$/\1/p' "$TMP/fake.log" > "$TMP/times"
+gaps=$(awk 'NR > 1 { printf "%.2f ", $1 - prev } { prev = $1 }' "$TMP/times")
+diag "gaps between attempts (s): $gaps"
+echo "$gaps" | awk '{ n = NF; if (n < 3) exit 1; grow = 0; exact = 0
+    for (i = 2; i <= n; i++) { if ($i > $(i - 1)) grow++; r = $i / $(i - 1); if (r > 1.98 && r < 2.02) exact++ }
+    exit !(grow >= n - 2 && exact < n - 1) }'
+ok $? "backoff grows and is jittered (gaps $gaps)"
 is "$(acked dev-1)" 0 "nothing retired"
 [ "$_tap_fail" -eq 0 ] && res=PASS || res=FAIL
 report "MQTT 3.1.1-only broker refused" "$n1" 20 0 0 "$res"
