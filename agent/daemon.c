@@ -1037,6 +1037,20 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                     cfg->max_inflight = fresh.max_inflight;
                     cfg->ack_timeout = fresh.ack_timeout;
                     cfg->retention_days = fresh.retention_days;
+                    /* read where they are used: take effect from the next use */
+                    cfg->alert_backlog_age = fresh.alert_backlog_age;
+                    if (cfg->status_interval != fresh.status_interval) {
+                        cfg->status_interval = fresh.status_interval;
+                        d.next_tick = 0;   /* refresh now, then at the new interval */
+                    }
+                    memcpy(cfg->metrics_file, fresh.metrics_file, sizeof cfg->metrics_file);
+                    if (strcmp(cfg->timezone, fresh.timezone) || cfg->day_end_min != fresh.day_end_min ||
+                        cfg->auto_close != fresh.auto_close) {
+                        memcpy(cfg->timezone, fresh.timezone, sizeof cfg->timezone);
+                        cfg->day_end_min = fresh.day_end_min;
+                        cfg->auto_close = fresh.auto_close;
+                        d.next_dayclose = 0;   /* look at the business day again */
+                    }
                     sl__sync_set_limits(d.sync, cfg->batch_max_records, cfg->batch_max_bytes,
                                         (unsigned)cfg->max_inflight, cfg->ack_timeout * 1000);
                     /* --state-dir on the command line still wins */
@@ -1051,6 +1065,18 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
                         strcmp(fresh.device_id, cfg->device_id) ||
                             strcmp(fresh.store_id, cfg->store_id) ? "device/store id" : NULL,
                         strcmp(fresh.catalog_pubkey, cfg->catalog_pubkey) ? "catalog_pubkey" : NULL,
+                        strcmp(fresh.topic_prefix, cfg->topic_prefix) ? "topic_prefix" : NULL,
+                        fresh.keepalive != cfg->keepalive ? "keepalive" : NULL,
+                        fresh.session_expiry != cfg->session_expiry ? "session_expiry" : NULL,
+                        fresh.compress != cfg->compress ? "compress" : NULL,
+                        fresh.max_db_mb != cfg->max_db_mb ? "max_db_mb" : NULL,
+                        strcmp(fresh.control_socket, cfg->control_socket) ||
+                            strcmp(fresh.admin_group, cfg->admin_group) ? "[control] settings" : NULL,
+                        strcmp(fresh.ingest_socket, cfg->ingest_socket) ||
+                            fresh.ingest_batch_max != cfg->ingest_batch_max ||
+                            memcmp(&fresh.ingest_uids, &cfg->ingest_uids, sizeof fresh.ingest_uids) ||
+                            memcmp(&fresh.ingest_gids, &cfg->ingest_gids, sizeof fresh.ingest_gids)
+                            ? "[ingest] settings" : NULL,
                     };
                     for (size_t r = 0; r < sizeof restart / sizeof restart[0]; r++)
                         if (restart[r] != NULL)

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 9
+plan 11
 
 sync_setup
 ok $? "broker started"
@@ -19,11 +19,16 @@ ok $? "agent connected"
 
 sed -i 's/batch_max_records = 100/batch_max_records = 7/; s/^broker_port = .*/broker_port = 1/' \
     "$TMP/dev-1.conf"
+printf 'keepalive = 45\n[status]\nstatus_interval = 7\n' >> "$TMP/dev-1.conf"
 kill -HUP "$AGENT_PID_dev_1"
 wait_for 5 'grep -q "configuration reloaded" "$TMP/dev-1.log"'
 ok $? "SIGHUP: configuration reloaded"
 like "$(cat "$TMP/dev-1.log")" "reload: broker changed: restart storelink to apply it" \
     "SIGHUP: a changed broker port is named as needing a restart"
+like "$(cat "$TMP/dev-1.log")" "reload: keepalive changed: restart storelink to apply it" \
+    "SIGHUP: a changed keepalive is named too"
+wait_for 5 'grep -q "\"status_interval\":7" "$TMP/dev-1/daemon.json"'
+ok $? "SIGHUP: the new status_interval (7 s) applies without a restart"
 gen_sales H 1 20 | ag dev-1 record > /dev/null
 wait_for 15 '[ "$(acked dev-1)" = 20 ]'
 ok $? "still connected to the old broker: 20 records acknowledged"
