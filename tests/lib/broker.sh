@@ -260,6 +260,17 @@ pki_device() {
 
 pki_device_expired() {
     [ $# -eq 3 ] || { echo "usage: pki_device_expired DIR DEVICE STORE" >&2; return 64; }
+    pki_device_dated "$1" "$2" "$3" 20200101000000Z 20210101000000Z || return 1
+    if openssl x509 -in "$1/$2.crt" -noout -checkend 0 >/dev/null 2>&1; then
+        echo "pki_device_expired: $1/$2.crt is not expired" >&2
+        return 1
+    fi
+}
+
+# pki_device_dated DIR DEVICE STORE START END: a device certificate valid
+# from START to END (YYYYMMDDHHMMSSZ): expired, or not yet valid
+pki_device_dated() {
+    [ $# -eq 5 ] || { echo "usage: pki_device_dated DIR DEVICE STORE START END" >&2; return 64; }
     # openssl 3.0's `x509 -req` cannot back-date, `openssl ca` can (-startdate/-enddate).
     _pde_db="$1/.ca-db"
     rm -rf "$_pde_db" && mkdir -p "$_pde_db" || return 1
@@ -288,14 +299,10 @@ EOF
     openssl req -config "$1/openssl.cnf" -new -key "$1/$2.key" -subj "/O=$3/CN=$2" \
         -out "$_pde_db/req.csr" 2>"$1/.openssl.err" || { cat "$1/.openssl.err" >&2; return 1; }
     openssl ca -batch -config "$_pde_db/ca.cnf" -in "$_pde_db/req.csr" -out "$1/$2.crt" \
-        -startdate 20200101000000Z -enddate 20210101000000Z -preserveDN -notext \
+        -startdate "$4" -enddate "$5" -preserveDN -notext \
         -extfile "$1/openssl.cnf" -extensions client_ext 2>"$1/.openssl.err" || {
         cat "$1/.openssl.err" >&2; return 1; }
     rm -rf "$_pde_db" "$1/.openssl.err"
-    if openssl x509 -in "$1/$2.crt" -noout -checkend 0 >/dev/null 2>&1; then
-        echo "pki_device_expired: $1/$2.crt is not expired" >&2
-        return 1
-    fi
 }
 
 pki_wrong_ca() {
