@@ -57,10 +57,14 @@ batch_max = $1"
 echo "== ingest socket: $N records per client, offline daemon =="
 printf '%-8s %-22s %-22s %s\n' clients "group commit rec/s" "1 txn/record rec/s" "p99 ms (group / 1 txn)"
 failed=0
+# run in this shell, not in $(...): the daemon's pid must stay known here so
+# the next run and the exit trap stop it
 for c in 1 4 16; do
-    set -- $(run 256 "$c") || failed=1
+    run 256 "$c" > "$TMP/res" || failed=1
+    set -- $(cat "$TMP/res")
     g=$1 gp=$2
-    set -- $(run 1 "$c") || failed=1
+    run 1 "$c" > "$TMP/res" || failed=1
+    set -- $(cat "$TMP/res")
     o=$1 op=$2
     printf '%-8s %-22s %-22s %s\n' "$c" "$g" "$o" "$gp / $op"
     [ "$c" = 16 ] && g16=$g o16=$o
