@@ -295,7 +295,7 @@ soak: build/.deps-stamp
 	BUILD=$(BUILD) SOAK_MIN=$(SOAK_MIN) ./tests/reliability/soak.sh
 
 demo: build/.deps-stamp
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/examples/pos_minimal
 	./tests/demo.sh
 
 bench: build/.deps-stamp

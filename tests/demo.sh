@@ -248,6 +248,22 @@ wait_until 10 price_is 4006381000017 "2.29 EUR" || fail "the till did not get th
 echo "   storelink price 4006381000017:"
 show till price 4006381000017
 
+step "12b. The POS program records through the daemon's ingest socket; the manager closes the day"
+POS=$ROOT/${BUILD:-build}/examples/pos_minimal
+if [ -x "$POS" ]; then
+    echo "   docs/examples/pos_minimal $TILL P-0001 (the C client library, one durable reply):"
+    "$POS" "$TILL" P-0001 | sed 's/^/   /' || fail "pos_minimal through the ingest socket"
+fi
+TODAY=$(date -u +%Y-%m-%d)
+echo "   storelink close-day --date $TODAY:"
+show till close-day --date "$TODAY"
+last=$(till journal verify | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
+wait_until 20 acked_is "$last" || fail "the day's records and its close were not acknowledged"
+echo "   storelink report day --date $TODAY (the Z-report, checked against the close):"
+show till report day --date "$TODAY"
+echo "   storelink-hub reconcile --date $TODAY (the hub's records against the till's close):"
+show hub reconcile --date "$TODAY" || fail "the day does not reconcile at the hub"
+
 step "13. The broker goes down again: the till still answers price look-ups"
 broker_stop || fail "the broker did not stop"
 wait_until 15 conn_is offline || fail "the agent does not report offline"
