@@ -205,7 +205,7 @@ int sl__ingest_open(sl__ingest **out, sl_journal *j, const sl__ingest_cfg *cfg, 
     g->n_gids = cfg->n_gids;
     int rc;
     if (strlen(cfg->path) >= sizeof g->path) {
-        snprintf(err, errsz, "ingest socket: path longer than 107 bytes: %s", cfg->path);
+        snprintf(err, errsz, "ingest socket: path longer than 107 bytes: %.200s", cfg->path);
         rc = SL_ERR_CONFIG;
         goto fail;
     }
