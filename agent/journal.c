@@ -1556,10 +1556,36 @@ typedef struct epoch_ctx {
     uint64_t max_bytes;
 } epoch_ctx;
 
+/* LMDB 0.9's file layout follows the machine word W (pgno_t, size_t and
+ * pointers): 8 on amd64/arm64, 4 on armhf.  Page header: mp_p (W), pad (2),
+ * flags (2) at W + 2, lower (2) at W + 4, upper (2): W + 8 bytes.  MDB_meta
+ * after it: magic (4), version (4), address (W), mapsize (W), two MDB_db of
+ * 8 + 5 W bytes (the first one's md_pad is the page size), last_pg (W),
+ * txnid (W).  Nodes are the same everywhere: size lo/hi, flags, key size
+ * (2 bytes each), key, value. */
+#define LM_W ((unsigned)sizeof(size_t))
+#define LM_PAGEHDR (LM_W + 8)
+#define LM_PG_FLAGS (LM_W + 2)
+#define LM_PG_LOWER (LM_W + 4)
+#define LM_META_PSIZE (8 + 2 * LM_W)
+#define LM_META_LAST (24 + 12 * LM_W)
+#define LM_META_TXN (24 + 13 * LM_W)
+
+static uint64_t lm_word(const uint8_t *p)
+{
+    if (LM_W == 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
 /* Compare the file's size with the last page its newest meta page names,
- * before LMDB maps it.  LMDB 0.9 layout: page header 16 bytes, then
- * MDB_meta: magic (4), version (4), address (8), mapsize (8), two MDB_db of
- * 48 bytes (the first one's md_pad is the page size), last_pg (8), txnid (8). */
+ * before LMDB maps it (a page past the end of the file would be a SIGBUS in
+ * the mapping). */
 static int meta_pages_ok(const char *dir, char *why, size_t whysz)
 {
     char path[4200];
@@ -1575,16 +1601,15 @@ static int meta_pages_ok(const char *dir, char *why, size_t whysz)
         uint64_t off = i == 0 ? 0 : psize;
         if (i == 1 && psize == 0)
             break;
-        if (sl_plat_read_at(path, off, m, sizeof m, &got) != SL_OK || got < 16 + 136)
+        if (sl_plat_read_at(path, off, m, sizeof m, &got) != SL_OK ||
+            got < LM_PAGEHDR + LM_META_TXN + LM_W)
             continue;
-        const uint8_t *meta = m + 16;
+        const uint8_t *meta = m + LM_PAGEHDR;
         uint32_t magic, ver, ps;
-        uint64_t last, txn;
         memcpy(&magic, meta, 4);
         memcpy(&ver, meta + 4, 4);
-        memcpy(&ps, meta + 24, 4);
-        memcpy(&last, meta + 120, 8);
-        memcpy(&txn, meta + 128, 8);
+        memcpy(&ps, meta + LM_META_PSIZE, 4);
+        uint64_t last = lm_word(meta + LM_META_LAST), txn = lm_word(meta + LM_META_TXN);
         if (magic != 0xBEEFC0DEu || ver != 1 || ps < 512 || ps > 65536 || (ps & (ps - 1)))
             continue;
         if (i == 0)
@@ -1887,10 +1912,9 @@ static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, in
  * pages, where the tree's root is), read its pages with plain reads - no
  * mmap, nothing to fault - and take every leaf entry with an 8-byte key
  * whose value decodes as a stored record of that seq; then follow the hash
- * chain through them from the lowest seq.  LMDB 0.9 page: flags at byte 10
- * (0x02 leaf), mp_lower at 12 (node offsets from byte 16 up to it); node:
- * data size (lo 2 + hi 2), flags (2; 0x01 = value on overflow pages, which
- * this does not follow), key size (2), key, value.  Old page copies hold
+ * chain through them from the lowest seq (layout: LM_* above; a leaf has
+ * flag 0x02, node offsets from the header up to mp_lower; a node flag 0x01
+ * is a value on overflow pages, which this does not follow).  Old page copies hold
  * the same immutable records, so duplicates agree. */
 #define SALVAGE_MAX ((size_t)1 << 20)   /* records considered (72 MiB) */
 
@@ -1915,9 +1939,10 @@ static void epoch_salvage(const char *dir, epoch_probe *s)
     uint8_t m[160];
     size_t got;
     uint32_t ps;
-    if (sl_plat_read_at(path, 0, m, sizeof m, &got) != SL_OK || got < 44)
+    if (sl_plat_read_at(path, 0, m, sizeof m, &got) != SL_OK ||
+        got < LM_PAGEHDR + LM_META_PSIZE + 4)
         return;
-    memcpy(&ps, m + 16 + 24, 4);
+    memcpy(&ps, m + LM_PAGEHDR + LM_META_PSIZE, 4);
     if (ps < 512 || ps > 65536 || (ps & (ps - 1)))
         return;
     uint8_t *pg = malloc(ps);
@@ -1930,11 +1955,11 @@ static void epoch_salvage(const char *dir, epoch_probe *s)
         if (sl_plat_read_at(path, off, pg, ps, &got) != SL_OK || got != ps)
             break;
         uint16_t flags, lower;
-        memcpy(&flags, pg + 10, 2);
-        memcpy(&lower, pg + 12, 2);
-        if ((flags & 0x7f) != 0x02 || lower < 16 || lower > ps)
+        memcpy(&flags, pg + LM_PG_FLAGS, 2);
+        memcpy(&lower, pg + LM_PG_LOWER, 2);
+        if ((flags & 0x7f) != 0x02 || lower < LM_PAGEHDR || lower > ps)
             continue;
-        for (unsigned i = 16; i + 2 <= lower; i += 2) {
+        for (unsigned i = LM_PAGEHDR; i + 2 <= lower; i += 2) {
             uint16_t no, lo, hi, nf, ks;
             memcpy(&no, pg + i, 2);
             if ((size_t)no + 8 > ps)
