@@ -28,9 +28,12 @@ if [ -n "${SL_RUN:-}" ]; then
             "$2" "$SL_RUN" "$SL_RUN" "$2" > "$1" && chmod +x "$1"
     }
     wrap "$wrap_dir/storelink" "$SL_REAL_BUILD/storelink"
-    for h in writer catalog_feed scanfeed; do
+    for h in writer catalog_feed scanfeed ingest_client; do
         [ -x "$SL_REAL_BUILD/tests/$h" ] && wrap "$wrap_dir/tests/$h" "$SL_REAL_BUILD/tests/$h"
     done
+    mkdir -p "$wrap_dir/examples"
+    [ -x "$SL_REAL_BUILD/examples/pos_minimal" ] &&
+        wrap "$wrap_dir/examples/pos_minimal" "$SL_REAL_BUILD/examples/pos_minimal"
     for t in "$SL_REAL_BUILD"/tests/test_*; do
         [ -x "$t" ] || continue
         n=${t##*/}
