@@ -98,7 +98,7 @@ LDLIBS_ALL = $(PC_LDLIBS) $(MBED_LIBS) -lm
 
 LIB_SRCS = agent/errors.c agent/event.c agent/cborio.c agent/codec.c agent/hash.c \
            agent/journal.c agent/crypto.c agent/batch.c agent/ack.c agent/sync.c \
-           agent/catmsg.c agent/catalog.c agent/timeparse.c agent/mdb.c platform/posix_time.c \
+           agent/catmsg.c agent/catalog.c agent/timeparse.c agent/mdb.c agent/buf.c platform/posix_time.c \
            agent/statusmsg.c \
            platform/posix_file.c platform/posix_log.c platform/posix_random.c \
            platform/posix_event.c platform/posix_notify.c \

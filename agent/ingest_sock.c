@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "codec.h"
 #include "ingest_sock.h"
 #include "json_event.h"
@@ -89,23 +90,10 @@ static void drop(sl__ingest *g, struct conn *k)
 /* Queue bytes; 0 when the connection's output limit is reached. */
 static int queue(struct conn *k, const void *s, size_t n)
 {
-    if (k->out_len + n > SL_INGEST_OUT_MAX)
-        return 0;
-    if (k->out_len + n > k->out_cap) {
-        size_t cap = k->out_cap ? k->out_cap : 4096;
-        while (cap < k->out_len + n)
-            cap *= 2;
-        if (cap > SL_INGEST_OUT_MAX)
-            cap = SL_INGEST_OUT_MAX;
-        uint8_t *p = realloc(k->out, cap);
-        if (p == NULL)
-            return 0;
-        k->out = p;
-        k->out_cap = cap;
-    }
-    memcpy(k->out + k->out_len, s, n);
-    k->out_len += n;
-    return 1;
+    void *out = k->out;
+    int ok = sl__buf_append(&out, &k->out_len, &k->out_cap, s, n, SL_INGEST_OUT_MAX);
+    k->out = out;
+    return ok;
 }
 
 static const char *err_word(int err)
