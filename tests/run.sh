@@ -63,7 +63,8 @@ for t in "$unit_dir"/test_*; do
 done
 # prove's own exit status, not tee's: a failing test must fail the run
 rcfile=$(mktemp)
-trap 'rm -f "$log" "$rcfile"' EXIT
+TAP_FAILLOG=$(mktemp); export TAP_FAILLOG
+trap 'rm -f "$log" "$rcfile" "$TAP_FAILLOG"' EXIT
 # shellcheck disable=SC2086
 # -v so skipped subtests can be counted (a skip is not a pass); the console
 # gets everything but the passing subtest lines, the whole log stays in $log
@@ -79,4 +80,9 @@ skipped=$(grep -Eic '^[[:space:]]*ok [0-9]+.*# skip' "$log")
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=$bad; fi
 passed=$((tests - failed - skipped))
 echo "storelink tests: $passed passed, $skipped skipped, $failed failed"
+# what failed, last, where the tail of a CI log shows it
+if [ "$rc" -ne 0 ]; then
+    sed -n '/^Test Summary Report/,/^Files=/p' "$log" | grep -v '^Files=\|^---' | sed 's/^/  /'
+    sed 's/^/  /' "$TAP_FAILLOG"
+fi
 exit $rc

@@ -10,27 +10,31 @@ _tap_fail=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sltest.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 plan() { echo "1..$1"; }
+# a failure is also appended to $TAP_FAILLOG (set by the runners), which
+# they print after the summary, where a CI log's tail shows it
+_nok() {
+    echo "not ok $_tap_n - $1"; _tap_fail=$((_tap_fail + 1))
+    [ -n "${TAP_FAILLOG:-}" ] && echo "$(basename "$0"): not ok $_tap_n - $1" >> "$TAP_FAILLOG"
+    return 0
+}
 ok() {  # ok CONDITION-EXIT-CODE DESCRIPTION
     _tap_n=$((_tap_n + 1))
     if [ "$1" -eq 0 ]; then echo "ok $_tap_n - $2"
-    else echo "not ok $_tap_n - $2"; _tap_fail=$((_tap_fail + 1)); fi
+    else _nok "$2"; fi
 }
 is() {  # is GOT EXPECTED DESCRIPTION
     _tap_n=$((_tap_n + 1))
     if [ "$1" = "$2" ]; then echo "ok $_tap_n - $3"
-    else echo "not ok $_tap_n - $3"; printf '%s\n' "got:      '$1'" "expected: '$2'" | sed 's/^/#   /'
-         _tap_fail=$((_tap_fail + 1)); fi
+    else _nok "$3"; printf '%s\n' "got:      '$1'" "expected: '$2'" | sed 's/^/#   /'; fi
 }
 like() {  # like GOT PATTERN(grep -E) DESCRIPTION
     _tap_n=$((_tap_n + 1))
     if printf '%s\n' "$1" | grep -Eq -- "$2"; then echo "ok $_tap_n - $3"
-    else echo "not ok $_tap_n - $3"; printf '%s\n' "got: '$1'" "want match: '$2'" | sed 's/^/#   /'
-         _tap_fail=$((_tap_fail + 1)); fi
+    else _nok "$3"; printf '%s\n' "got: '$1'" "want match: '$2'" | sed 's/^/#   /'; fi
 }
 unlike() {
     _tap_n=$((_tap_n + 1))
-    if printf '%s\n' "$1" | grep -Eq -- "$2"; then echo "not ok $_tap_n - $3"; printf '%s\n' "got: '$1'" | sed 's/^/#   /'
-         _tap_fail=$((_tap_fail + 1))
+    if printf '%s\n' "$1" | grep -Eq -- "$2"; then _nok "$3"; printf '%s\n' "got: '$1'" | sed 's/^/#   /'
     else echo "ok $_tap_n - $3"; fi
 }
 diag() { echo "# $*"; }

@@ -68,6 +68,18 @@ static int nconn;
 static volatile sig_atomic_t stop;
 static unsigned long long total_conns, total_drops, total_bytes;
 
+/* wall-clock ms of the last byte written to a client: the moment the agent
+ * last heard from the broker, printed when a black hole starts so a test can
+ * time the agent's detection from the silence, not from its own command */
+static uint64_t last_to_client;
+
+static uint64_t real_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -122,8 +134,11 @@ static int read_ctl(const char *path, char *last, size_t lastsz)
     long arg = 0;
     sscanf(buf, "%31s %ld", word, &arg);
     mode_arg = arg;
-    if (strcmp(word, "blackhole") == 0)
+    if (strcmp(word, "blackhole") == 0) {
         mode = M_BLACKHOLE;
+        printf("silent since %llu\n", (unsigned long long)last_to_client);
+        fflush(stdout);
+    }
     else if (strcmp(word, "refuse") == 0)
         mode = M_REFUSE;
     else if (strcmp(word, "slice") == 0)
@@ -283,7 +298,10 @@ int main(int argc, char **argv)
                 pump_in(conns[i].b, &conns[i].ba) != 0)
                 conns[i].closing = 1;
             bad |= pump_out(conns[i].b, &conns[i].ab);
+            size_t before = conns[i].ba.bytes;
             bad |= pump_out(conns[i].a, &conns[i].ba);
+            if (conns[i].ba.bytes != before)
+                last_to_client = real_ms();
             if (bad || (conns[i].closing && conns[i].ab.count == 0 && conns[i].ba.count == 0))
                 conn_close(i);
         }
