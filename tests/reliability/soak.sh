@@ -1,6 +1,7 @@
 #!/bin/sh
 # make soak SOAK_MIN=N: N minutes of steady recording (10 sales/s through
-# `storelink record`) while the agent syncs through tests/reliability/faultproxy
+# `storelink record`, 20/s through the ingest socket in short connections of
+# 10, and `storelink status` over the control socket every 10 s) while the agent syncs through tests/reliability/faultproxy
 # to a real broker and hub; every 60 s the broker restarts (SIGTERM and SIGKILL
 # in turn), every 45 s the proxy drops all connections and every 100 s it
 # black-holes the link for 20 s.  Every 10 s one line: elapsed, the agent's
@@ -20,7 +21,7 @@ SOAK_MIN=${SOAK_MIN:-10}
 . tests/cli/lib.sh
 . tests/lib/broker.sh
 . tests/lib/sync.sh
-trap 'kill ${REC_PID:-} ${PROXY_PID:-} 2>/dev/null; agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT INT TERM
+trap 'kill ${REC_PID:-} ${ING_PID:-} ${PROXY_PID:-} 2>/dev/null; agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT INT TERM
 
 sync_setup > /dev/null || { echo "soak: broker did not start" >&2; exit 1; }
 port=$BROKER_PORT
@@ -43,6 +44,16 @@ agent_start dev-1
     done
 ) &
 REC_PID=$!
+wait_for 10 '[ -S "$TMP/dev-1/ingest.sock" ]'
+(   # 20 sales a second through the ingest socket, a new connection for 10
+    i=0
+    while :; do
+        i=$((i + 1))
+        "$SL_BUILD/tests/ingest_client" "$TMP/dev-1/ingest.sock" "I$i" 10 > /dev/null 2>&1
+        sleep 0.5
+    done
+) &
+ING_PID=$!
 
 kb() { sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l | tr -d ' '; }
@@ -60,18 +71,19 @@ while [ "$(date +%s)" -lt "$end" ]; do
     [ $((el % 45)) -lt 10 ] && { echo drop > "$TMP/ctl"; sleep 0.2; echo pass > "$TMP/ctl"; }
     [ $((el % 100)) -lt 10 ] && [ "$el" -ge 100 ] && { echo blackhole > "$TMP/ctl"; sleep 20; echo pass > "$TMP/ctl"; }
     a=$(eval echo "\$AGENT_PID_dev_1"); h=$(eval echo "\$HUB_PID_hub_a")
+    ag dev-1 status --json > /dev/null 2>&1
     last=$(ag dev-1 journal verify 2>/dev/null | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
     backlog=$(( ${last:-0} - $(acked dev-1 || echo 0) ))
-    r=$(kb "$a"); f=$(fds "$a")
-    printf '%8s %10s %6s %10s %8s\n' "$el" "$r" "$f" "$(kb "$h")" "$backlog"
-    if [ -z "$first_rss" ] && [ "$el" -ge 60 ]; then first_rss=$r; first_fds=$f; fi
+    r=$(kb "$a"); f=$(fds "$a"); hr=$(kb "$h")
+    printf '%8s %10s %6s %10s %8s\n' "$el" "$r" "$f" "$hr" "$backlog"
+    if [ -z "$first_rss" ] && [ "$el" -ge 60 ]; then first_rss=$r; first_fds=$f; first_hub=$hr; fi
 done
-kill "$REC_PID" 2>/dev/null; REC_PID=
+kill "$REC_PID" "$ING_PID" 2>/dev/null; REC_PID= ING_PID=
 wait_for 120 '[ "$(acked dev-1)" = "$(ag dev-1 journal verify | sed -n "s/.*last seq \([0-9]*\).*/\1/p")" ]'
 drained=$?
 last=$(ag dev-1 journal verify | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
 uniq=$("$HUB_BIN" --config "$TMP/hub-a.conf" export --format jsonl --device dev-1 |
        sed -n 's/.*"seq":\([0-9]*\).*/\1/p' | sort -n | uniq | wc -l | tr -d ' ')
 drss=$(( r - ${first_rss:-$r} )); dfds=$(( f - ${first_fds:-$f} ))
-echo "soak: ${SOAK_MIN} min, $last records, hub holds $uniq distinct; agent RSS growth after warm-up ${drss} kB, descriptors ${dfds}"
+echo "soak: ${SOAK_MIN} min, $last records, hub holds $uniq distinct; agent RSS growth after warm-up ${drss} kB, descriptors ${dfds}; hub RSS growth $(( hr - ${first_hub:-$hr} )) kB"
 [ "$drained" -eq 0 ] && [ "$uniq" = "$last" ] && [ "$drss" -le 2048 ] && [ "$dfds" -le 4 ]
