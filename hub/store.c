@@ -219,6 +219,29 @@ static int fail(hub_store *st, int rc, const char *what)
     return xlate(rc);
 }
 
+/* Run a write statement whose bindings ended with b: a failed binding is
+ * reported as such (nothing ran), otherwise the step must finish the
+ * statement.  The statement is left reset and unbound either way. */
+static int step_done(hub_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = SL_OK, src = sqlite3_step(s);
+    if (src != SQLITE_DONE)
+        rc = fail(st, src, what);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+static int bound_step_done(hub_store *st, sqlite3_stmt *s, int b, const char *bwhat,
+                           const char *what)
+{
+    if (b != SQLITE_OK) {
+        sqlite3_clear_bindings(s);
+        return fail(st, b, bwhat);
+    }
+    return step_done(st, s, what);
+}
+
 /* The cached statement idx, reset and with its bindings cleared. */
 static int stmt(hub_store *st, int idx, sqlite3_stmt **out)
 {
@@ -539,16 +562,7 @@ int hub_store_record_add(hub_store *st, const hub_record_in *r)
         b = r->reason ? sqlite3_bind_text(s, 12, r->reason, -1, SQLITE_STATIC)
                       : sqlite3_bind_null(s, 12);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 13, r->received_ms);
-    if (b != SQLITE_OK) {
-        sqlite3_clear_bindings(s);
-        return fail(st, b, "binding record");
-    }
-    int src = sqlite3_step(s);
-    if (src != SQLITE_DONE)
-        rc = fail(st, src, "inserting record");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc;
+    return bound_step_done(st, s, b, "binding record", "inserting record");
 }
 
 int hub_store_device_advance(hub_store *st, const char *device, const char *store,
@@ -565,16 +579,7 @@ int hub_store_device_advance(hub_store *st, const char *device, const char *stor
     if (b == SQLITE_OK) b = sqlite3_bind_blob(s, 4, last_hash, 32, SQLITE_STATIC);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 5, seen_ms);
     if (b == SQLITE_OK) b = bind_u64(s, 6, new_rejects);
-    if (b != SQLITE_OK) {
-        sqlite3_clear_bindings(s);
-        return fail(st, b, "binding device");
-    }
-    int src = sqlite3_step(s);
-    if (src != SQLITE_DONE)
-        rc = fail(st, src, "updating device");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc;
+    return bound_step_done(st, s, b, "binding device", "updating device");
 }
 
 int hub_store_status_put(hub_store *st, const char *device, const char *store,
@@ -592,16 +597,7 @@ int hub_store_status_put(hub_store *st, const char *device, const char *store,
     /* an empty status (a retained message being cleared) is stored as an
      * empty blob, not NULL */
     if (b == SQLITE_OK) b = sqlite3_bind_blob(s, 4, len ? blob : "", (int)len, SQLITE_STATIC);
-    if (b != SQLITE_OK) {
-        sqlite3_clear_bindings(s);
-        return fail(st, b, "binding status");
-    }
-    int src = sqlite3_step(s);
-    if (src != SQLITE_DONE)
-        rc = fail(st, src, "storing status");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc;
+    return bound_step_done(st, s, b, "binding status", "storing status");
 }
 
 int hub_store_rejects(hub_store *st, const char *device, uint64_t first, uint64_t last,
@@ -737,16 +733,6 @@ int hub_store_count(hub_store *st, const char *device, uint64_t *n)
 /* ---- catalog (schema 2) ----------------------------------------------------- */
 
 /* Step a statement that returns no rows, then reset it. */
-static int step_done(hub_store *st, sqlite3_stmt *s, const char *what)
-{
-    int rc = SL_OK, src = sqlite3_step(s);
-    if (src != SQLITE_DONE)
-        rc = fail(st, src, what);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc;
-}
-
 int hub_store_cat_head(hub_store *st, int type, const char *scope, hub_cat_head *h)
 {
     sqlite3_stmt *s;
@@ -787,11 +773,7 @@ int hub_store_cat_head_put(hub_store *st, int type, const char *scope, const hub
     if (b == SQLITE_OK) b = sqlite3_bind_int(s, 4, h->kind);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 5, h->issued_at);
     if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 6, h->expires_in_ms);
-    if (b != SQLITE_OK) {
-        sqlite3_clear_bindings(s);
-        return fail(st, b, "binding catalog version");
-    }
-    return step_done(st, s, "storing catalog version");
+    return bound_step_done(st, s, b, "binding catalog version", "storing catalog version");
 }
 
 static int scope_stmt(hub_store *st, int idx, const char *scope, const char *what)
@@ -837,11 +819,7 @@ int hub_store_cat_price_put(hub_store *st, const char *scope, const sl__cat_pric
     if (b == SQLITE_OK) b = sqlite3_bind_int64(s, 3, p->effective_from);
     if (b == SQLITE_OK) b = bind_u64(s, 4, p->price);
     if (b == SQLITE_OK) b = sqlite3_bind_text(s, 5, p->currency, -1, SQLITE_STATIC);
-    if (b != SQLITE_OK) {
-        sqlite3_clear_bindings(s);
-        return fail(st, b, "binding catalog price");
-    }
-    return step_done(st, s, "storing catalog price");
+    return bound_step_done(st, s, b, "binding catalog price", "storing catalog price");
 }
 
 int hub_store_cat_prune(hub_store *st, const char *scope, int64_t now_ms)
