@@ -72,8 +72,9 @@ while [ "$(date +%s)" -lt "$end" ]; do
     [ $((el % 100)) -lt 10 ] && [ "$el" -ge 100 ] && { echo blackhole > "$TMP/ctl"; sleep 20; echo pass > "$TMP/ctl"; }
     a=$(eval echo "\$AGENT_PID_dev_1"); h=$(eval echo "\$HUB_PID_hub_a")
     ag dev-1 status --json > /dev/null 2>&1
+    ack=$(acked dev-1 || echo 0)   # first: records keep coming
     last=$(ag dev-1 journal verify 2>/dev/null | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
-    backlog=$(( ${last:-0} - $(acked dev-1 || echo 0) ))
+    backlog=$(( ${last:-0} - ${ack:-0} ))
     r=$(kb "$a"); f=$(fds "$a"); hr=$(kb "$h")
     printf '%8s %10s %6s %10s %8s\n' "$el" "$r" "$f" "$hr" "$backlog"
     if [ -z "$first_rss" ] && [ "$el" -ge 60 ]; then first_rss=$r; first_fds=$f; first_hub=$hr; fi
