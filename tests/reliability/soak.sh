@@ -1,14 +1,16 @@
 #!/bin/sh
 # make soak SOAK_MIN=N: N minutes of steady recording (10 sales/s through
 # `storelink record`, 20/s through the ingest socket in short connections of
-# 10, and `storelink status` over the control socket every 10 s) while the agent syncs through tests/reliability/faultproxy
-# to a real broker and hub; every 60 s the broker restarts (SIGTERM and SIGKILL
-# in turn), every 45 s the proxy drops all connections and every 100 s it
-# black-holes the link for 20 s.  Every 10 s one line: elapsed, the agent's
-# RSS and open file descriptors, the hub's RSS, backlog (unacknowledged
-# records).  Goal: no growth in RSS or descriptors after warm-up.  Not in CI.
+# 10, and `storelink status` over the control socket every 10 s) while the
+# agent syncs through tests/reliability/faultproxy to a real broker and hub;
+# every 60 s the broker restarts (SIGTERM and SIGKILL in turn), every 45 s the
+# proxy drops all connections and every 100 s it black-holes the link for 20 s.
+# Every 10 s one line: elapsed, the agent's RSS and heap (RssAnon), open file
+# descriptors, the hub's RSS and heap, backlog (unacknowledged records).
+# Goal: no growth in heap or descriptors after warm-up (RSS also counts the
+# journal's mapped pages, which grow with the journal).  Not in CI.
 # Ends with the growth from the first sample after warm-up (60 s) to the last,
-# and exit 1 when the agent's RSS grew by more than 2 MiB or its descriptors
+# and exit 1 when the agent's heap grew by more than 2 MiB or its descriptors
 # by more than 4, or records are missing at the hub after a final drain.
 set -u
 cd "$(dirname "$0")/../.."
@@ -56,10 +58,13 @@ wait_for 10 '[ -S "$TMP/dev-1/ingest.sock" ]'
 ING_PID=$!
 
 kb() { sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
+# the heap (anonymous memory): RSS also counts the journal's pages mapped by
+# LMDB, which grow with the journal and are the kernel's to drop
+anon() { sed -n 's/^RssAnon:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l | tr -d ' '; }
 end=$(( $(date +%s) + SOAK_MIN * 60 ))
 t0=$(date +%s)
-printf '%8s %10s %6s %10s %8s\n' elapsed agent_kB fds hub_kB backlog
+printf '%8s %10s %10s %6s %10s %10s %8s\n' elapsed agent_kB agent_anon fds hub_kB hub_anon backlog
 first_rss="" first_fds=""
 while [ "$(date +%s)" -lt "$end" ]; do
     sleep 10
@@ -75,9 +80,11 @@ while [ "$(date +%s)" -lt "$end" ]; do
     ack=$(acked dev-1 || echo 0)   # first: records keep coming
     last=$(ag dev-1 journal verify 2>/dev/null | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
     backlog=$(( ${last:-0} - ${ack:-0} ))
-    r=$(kb "$a"); f=$(fds "$a"); hr=$(kb "$h")
-    printf '%8s %10s %6s %10s %8s\n' "$el" "$r" "$f" "$hr" "$backlog"
-    if [ -z "$first_rss" ] && [ "$el" -ge 60 ]; then first_rss=$r; first_fds=$f; first_hub=$hr; fi
+    r=$(kb "$a"); ra=$(anon "$a"); f=$(fds "$a"); hr=$(kb "$h"); ha=$(anon "$h")
+    printf '%8s %10s %10s %6s %10s %10s %8s\n' "$el" "$r" "$ra" "$f" "$hr" "$ha" "$backlog"
+    if [ -z "$first_rss" ] && [ "$el" -ge 60 ]; then
+        first_rss=$r; first_anon=$ra; first_fds=$f; first_hub=$hr; first_hanon=$ha
+    fi
 done
 kill "$REC_PID" "$ING_PID" 2>/dev/null; REC_PID= ING_PID=
 wait_for 120 '[ "$(acked dev-1)" = "$(ag dev-1 journal verify | sed -n "s/.*last seq \([0-9]*\).*/\1/p")" ]'
@@ -85,6 +92,6 @@ drained=$?
 last=$(ag dev-1 journal verify | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
 uniq=$("$HUB_BIN" --config "$TMP/hub-a.conf" export --format jsonl --device dev-1 |
        sed -n 's/.*"seq":\([0-9]*\).*/\1/p' | sort -n | uniq | wc -l | tr -d ' ')
-drss=$(( r - ${first_rss:-$r} )); dfds=$(( f - ${first_fds:-$f} ))
-echo "soak: ${SOAK_MIN} min, $last records, hub holds $uniq distinct; agent RSS growth after warm-up ${drss} kB, descriptors ${dfds}; hub RSS growth $(( hr - ${first_hub:-$hr} )) kB"
-[ "$drained" -eq 0 ] && [ "$uniq" = "$last" ] && [ "$drss" -le 2048 ] && [ "$dfds" -le 4 ]
+drss=$(( r - ${first_rss:-$r} )); danon=$(( ra - ${first_anon:-$ra} )); dfds=$(( f - ${first_fds:-$f} ))
+echo "soak: ${SOAK_MIN} min, $last records, hub holds $uniq distinct; agent growth after warm-up: RSS ${drss} kB (heap ${danon} kB), descriptors ${dfds}; hub: RSS $(( hr - ${first_hub:-$hr} )) kB (heap $(( ha - ${first_hanon:-$ha} )) kB)"
+[ "$drained" -eq 0 ] && [ "$uniq" = "$last" ] && [ "$danon" -le 2048 ] && [ "$dfds" -le 4 ]
