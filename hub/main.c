@@ -79,7 +79,7 @@ static void err(const char *fmt, ...)
     fprintf(stderr, "storelink-hub: %s\n", msg);
 }
 
-static int open_db(const hub_config *cfg, hub_store **st)
+int hub_cli_open_db(const hub_config *cfg, hub_store **st)
 {
     int rc = hub_store_open(st, cfg->db_path, HUB_STORE_READONLY);
     if (rc == SL_ERR_NOT_FOUND)
@@ -141,7 +141,7 @@ static int cmd_export(const hub_config *cfg, int argc, char **argv)
         err("export: --format must be jsonl");
         return EX_USAGE_;
     }
-    int rc = open_db(cfg, &st);
+    int rc = hub_cli_open_db(cfg, &st);
     if (rc != SL_OK)
         return sl__cli_exit(rc);
     rc = hub_export_jsonl(st, since, device, stdout, &n);
@@ -175,7 +175,7 @@ static int cmd_devices(const hub_config *cfg, int argc, char **argv)
             return EX_USAGE_;
         }
     }
-    int rc = open_db(cfg, &st);
+    int rc = hub_cli_open_db(cfg, &st);
     if (rc != SL_OK)
         return sl__cli_exit(rc);
     int64_t now = sl_plat_now_ms();
@@ -217,7 +217,7 @@ static int cmd_count(const hub_config *cfg, int argc, char **argv)
             return EX_USAGE_;
         }
     }
-    int rc = open_db(cfg, &st);
+    int rc = hub_cli_open_db(cfg, &st);
     if (rc != SL_OK)
         return sl__cli_exit(rc);
     rc = hub_store_count(st, device, &n);

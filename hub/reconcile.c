@@ -393,12 +393,9 @@ int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
     int ex = hub_day_args_parse("reconcile", 1, argc, argv, &a);
     if (ex != 0)
         return ex;
-    int rc = hub_store_open(&st, cfg->db_path, HUB_STORE_READONLY);
-    if (rc != SL_OK) {
-        fprintf(stderr, "storelink-hub: cannot open database %s: %s\n", cfg->db_path,
-                sl_strerror(rc));
+    int rc = hub_cli_open_db(cfg, &st);
+    if (rc != SL_OK)
         return sl__cli_exit(rc);
-    }
     memset(&l, 0, sizeof l);
     hub_day_dev *dv = malloc(sizeof *dv);
     hub_zone_cache *zc = calloc(1, sizeof *zc);

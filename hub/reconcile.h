@@ -91,4 +91,8 @@ typedef struct hub_day_args {
 } hub_day_args;
 int hub_day_args_parse(const char *cmd, int first, int argc, char **argv, hub_day_args *a);
 
+/* The hub database opened read-only for a CLI command; a failure is
+ * printed as one line on stderr (main.c, reconcile.c, report.c). */
+SL_NODISCARD int hub_cli_open_db(const hub_config *cfg, hub_store **st);
+
 #endif

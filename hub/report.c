@@ -28,12 +28,9 @@ int hub_cmd_report(const hub_config *cfg, int argc, char **argv)
     int ex = hub_day_args_parse("report day", 2, argc, argv, &a);
     if (ex != 0)
         return ex;
-    int rc = hub_store_open(&st, cfg->db_path, HUB_STORE_READONLY);
-    if (rc != SL_OK) {
-        fprintf(stderr, "storelink-hub: cannot open database %s: %s\n", cfg->db_path,
-                sl_strerror(rc));
+    int rc = hub_cli_open_db(cfg, &st);
+    if (rc != SL_OK)
         return sl__cli_exit(rc);
-    }
     memset(&l, 0, sizeof l);
     hub_day_dev *dv = malloc(sizeof *dv);
     sl_day_close *sum = malloc(sizeof *sum);
