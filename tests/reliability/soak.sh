@@ -90,8 +90,9 @@ kill "$REC_PID" "$ING_PID" 2>/dev/null; REC_PID= ING_PID=
 wait_for 120 '[ "$(acked dev-1)" = "$(ag dev-1 journal verify | sed -n "s/.*last seq \([0-9]*\).*/\1/p")" ]'
 drained=$?
 last=$(ag dev-1 journal verify | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
-uniq=$("$HUB_BIN" --config "$TMP/hub-a.conf" export --format jsonl --device dev-1 |
-       sed -n 's/.*"seq":\([0-9]*\).*/\1/p' | sort -n | uniq | wc -l | tr -d ' ')
+"$HUB_BIN" --config "$TMP/hub-a.conf" export --format jsonl --device dev-1 > "$TMP/hub.jsonl"
+uniq=$(sed -n 's/.*"seq":\([0-9]*\).*/\1/p' "$TMP/hub.jsonl" | sort -n | uniq | wc -l | tr -d ' ')
+via_sock=$(grep -c '"txn_id":"I[0-9]*-' "$TMP/hub.jsonl")
 drss=$(( r - ${first_rss:-$r} )); danon=$(( ra - ${first_anon:-$ra} )); dfds=$(( f - ${first_fds:-$f} ))
-echo "soak: ${SOAK_MIN} min, $last records, hub holds $uniq distinct; agent growth after warm-up: RSS ${drss} kB (heap ${danon} kB), descriptors ${dfds}; hub: RSS $(( hr - ${first_hub:-$hr} )) kB (heap $(( ha - ${first_hanon:-$ha} )) kB)"
+echo "soak: ${SOAK_MIN} min, $last records ($via_sock through the ingest socket), hub holds $uniq distinct; agent growth after warm-up: RSS ${drss} kB (heap ${danon} kB), descriptors ${dfds}; hub: RSS $(( hr - ${first_hub:-$hr} )) kB (heap $(( ha - ${first_hanon:-$ha} )) kB)"
 [ "$drained" -eq 0 ] && [ "$uniq" = "$last" ] && [ "$danon" -le 2048 ] && [ "$dfds" -le 4 ]
