@@ -214,6 +214,15 @@ int sl__day_retention_bound(sl_journal *j, const sl_config *cfg, sl__day_retenti
         sl__bizday bd;
         int64_t day, start, end;
         rc = rec ? sl_journal_get(j, cseq, rec) : SL_ERR_NOMEM;
+        if (rc == SL_ERR_NOT_FOUND && cseq == r->scan_seq) {
+            /* the close the scan found is gone (the journal was replaced
+             * by a new epoch): look again next time */
+            r->scanned = 0;
+            r->scan_seq = 0;
+            free(rec);
+            *max_seq = cfg->auto_close ? 0 : UINT64_MAX;
+            return SL_OK;
+        }
         if (rc == SL_OK && rec->ev.kind != SL_KIND_DAY_CLOSE)
             rc = SL_ERR_CORRUPT;
         if (rc == SL_OK && sl__date_parse(rec->ev.day.date, &day) != 0)
