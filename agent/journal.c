@@ -1554,7 +1554,8 @@ int sl__journal_prune_through(sl_journal *j, int64_t before_ms, uint64_t max_seq
         if ((rc = decode_stored(&v, rec)) != SL_OK)
             break;
         /* only what the centre has acknowledged, only when old enough,
-         * and never a dead letter (it may still be retried) */
+         * never past max_seq (a day no close has counted), and never a
+         * dead letter (it may still be retried) */
         if (rec->seq > acked || rec->seq > max_seq || rec->ev.ts_ms >= before_ms)
             break;
         MDB_val dk = {8, k.mv_data}, dv;
