@@ -54,6 +54,22 @@ int sl__cmd_report(sl_cli *c, int argc, char **argv);
  * ended business day with records no close counted yet (nothing when
  * [day] auto_close is off); *wait_ms says when to look again. */
 int sl__day_auto_close(sl_journal *j, const sl_config *cfg, int64_t now_ms, uint64_t *wait_ms);
+/* Retention never removes a record of a business day no close has
+ * counted (cli_day.c): eligible are records at or below the newest close's
+ * through_seq and dated before the end of its day.  *max_seq and *before_ms
+ * receive that bound (UINT64_MAX / INT64_MAX: none).  A device that never
+ * closed a day gets max_seq 0 (nothing) while [day] auto_close is on, no
+ * bound when it is off.  r caches the newest close between calls (zero it
+ * once).  SL_OK or a journal or time zone error. */
+typedef struct sl__day_retention {
+    int scanned;            /* journal scanned for closes older than the meta key */
+    uint64_t scan_seq;      /* newest close that scan found, 0 none */
+    uint64_t close_seq;     /* the close the bound below is for, 0 none yet */
+    uint64_t through;
+    int64_t end_ms;
+} sl__day_retention;
+int sl__day_retention_bound(sl_journal *j, const sl_config *cfg, sl__day_retention *r,
+                            uint64_t *max_seq, int64_t *before_ms);
 int sl__cmd_sync(sl_cli *c, int argc, char **argv);
 int sl__cmd_tail(sl_cli *c, int argc, char **argv);
 

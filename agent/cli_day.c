@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "day_json.h"
 #include "dayclose.h"
+#include "journal_internal.h"
 #include "platform.h"
 
 /* Why a close was refused, for the one-line error. */
@@ -168,6 +169,80 @@ int sl__day_auto_close(sl_journal *j, const sl_config *cfg, int64_t now_ms, uint
     free(st);
     free(d);
     return rc;
+}
+
+int sl__day_retention_bound(sl_journal *j, const sl_config *cfg, sl__day_retention *r,
+                            uint64_t *max_seq, int64_t *before_ms)
+{
+    uint64_t cseq;
+    *max_seq = UINT64_MAX;
+    *before_ms = INT64_MAX;
+    int rc = sl__journal_last_close(j, &cseq);
+    if (rc == SL_ERR_NOT_FOUND && !r->scanned) {
+        /* a journal whose closes predate the meta key: one scan per
+         * process (the next close writes the key) */
+        sl__day_state *st = malloc(sizeof *st);
+        rc = st ? sl__day_state_get(j, 0, st) : SL_ERR_NOMEM;
+        if (rc == SL_OK) {
+            r->scanned = 1;
+            r->scan_seq = st->has_last ? st->last_seq : 0;
+        }
+        free(st);
+        if (rc != SL_OK)
+            return rc;
+        rc = SL_ERR_NOT_FOUND;
+    }
+    if (rc == SL_ERR_NOT_FOUND && r->scan_seq != 0) {
+        cseq = r->scan_seq;
+        rc = SL_OK;
+    }
+    if (rc == SL_ERR_NOT_FOUND) {
+        /* never closed: with automatic closes the first one is at most a
+         * day away, so wait for it; without them and no close by hand the
+         * device does not use day closes, and retention alone decides
+         * (else the journal would only ever grow) */
+        *max_seq = cfg->auto_close ? 0 : UINT64_MAX;
+        return SL_OK;
+    }
+    if (rc != SL_OK)
+        return rc;
+    if (cseq != r->close_seq) {
+        /* the closed day's end in the close's own zone and day end: a
+         * record at or below through_seq dated later belongs to a day no
+         * close has counted yet (dayclose.h) */
+        sl_record *rec = malloc(sizeof *rec);
+        sl__bizday bd;
+        int64_t day, start, end;
+        rc = rec ? sl_journal_get(j, cseq, rec) : SL_ERR_NOMEM;
+        if (rc == SL_ERR_NOT_FOUND && cseq == r->scan_seq) {
+            /* the close the scan found is gone (the journal was replaced
+             * by a new epoch): look again next time */
+            r->scanned = 0;
+            r->scan_seq = 0;
+            free(rec);
+            *max_seq = cfg->auto_close ? 0 : UINT64_MAX;
+            return SL_OK;
+        }
+        if (rc == SL_OK && rec->ev.kind != SL_KIND_DAY_CLOSE)
+            rc = SL_ERR_CORRUPT;
+        if (rc == SL_OK && sl__date_parse(rec->ev.day.date, &day) != 0)
+            rc = SL_ERR_CORRUPT;
+        if (rc == SL_OK)
+            rc = sl__bizday_init(&bd, rec->ev.day.timezone, rec->ev.day.day_end_min);
+        if (rc == SL_OK)
+            rc = sl__bizday_bounds(&bd, day, &start, &end);
+        if (rc == SL_OK) {
+            r->close_seq = cseq;
+            r->through = rec->ev.day.through_seq;
+            r->end_ms = end;
+        }
+        free(rec);
+        if (rc != SL_OK)
+            return rc;
+    }
+    *max_seq = r->through;
+    *before_ms = r->end_ms;
+    return SL_OK;
 }
 
 static int parse_date_opt(const char *v, int64_t *day)

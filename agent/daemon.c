@@ -72,6 +72,7 @@ struct daemon {
     uint64_t state_written;
     int64_t cert_not_before, cert_not_after;   /* our own certificate */
     uint64_t next_prune;
+    sl__day_retention retention;   /* newest day close, for prune() */
     uint64_t next_dayclose;   /* mono ms: automatic close at day_end (cli_day.c) */
     /* the offline catalog (only with catalog_pubkey set) */
     sl_catalog *cat;
@@ -147,12 +148,19 @@ static void catalog_message(struct daemon *d, int i, const void *payload, size_t
 }
 
 /* Retention: drop acknowledged records older than retention_days, a
- * bounded number per transaction so recording never waits long. */
+ * bounded number per transaction so recording never waits long, and
+ * never one of a business day no close has counted yet (the day's
+ * Z-report is computed from the journal). */
 static void prune(struct daemon *d, uint64_t now)
 {
     size_t n = 0;
+    uint64_t max_seq;
+    int64_t closed_end;
     int64_t before = sl_plat_now_ms() - (int64_t)d->c->cfg.retention_days * 86400000;
-    int rc = sl__journal_prune(d->j, before, PRUNE_BATCH, &n);
+    int rc = sl__day_retention_bound(d->j, &d->c->cfg, &d->retention, &max_seq, &closed_end);
+    if (rc == SL_OK)
+        rc = sl__journal_prune_through(d->j, closed_end < before ? closed_end : before, max_seq,
+                                       PRUNE_BATCH, &n);
     if (rc != SL_OK)
         sl_plat_log(SL_LOG_WARNING, "retention: cannot prune: %s", sl_strerror(rc));
     else if (n > 0)

@@ -35,6 +35,10 @@ static const char META_TAIL[] = "tail";       /* seq (8 BE) + hash (32) */
 static const char META_ACKED[] = "acked";     /* acked_through (8 BE) */
 static const char META_ANCHOR[] = "anchor";   /* last pruned: seq (8 BE) + hash (32) */
 static const char META_EPOCH[] = "epoch";     /* see EPOCH_* at the end of the file */
+static const char META_CLOCK[] = "clock";     /* clock baseline of the last append: wall minus
+                                                 time since boot, ms (8 BE, two's complement)
+                                                 + boot id (1..64 bytes); see clock_flags */
+static const char META_CLOSE[] = "close";     /* seq of the newest day_close (8 BE) */
 
 struct sl_journal {
     MDB_env *env;
@@ -407,12 +411,49 @@ static int decode_stored(const MDB_val *v, sl_record *rec)
  * or an LMDB-mapped error that aborts the whole transaction.
  */
 /* The record flags for "made now" from the clock's trust (measured once per
- * commit: every record in it was made now). */
-static uint32_t clock_flags(void)
+ * commit: every record in it was made now).  The jump is measured against
+ * the baseline the previous appending commit left in the meta database, of
+ * whichever process made it, so a POS that runs one `storelink record` per
+ * sale sees a step between two sales too.  *base receives the baseline to
+ * store; put_clock writes it in the same transaction as the records (no
+ * extra sync).  A missing (journal older than the key) or malformed
+ * baseline is no jump: the first append stores one. */
+static uint32_t clock_flags(sl_journal *j, MDB_txn *txn, sl_plat_clock_base *base)
 {
-    unsigned trust = sl_plat_clock_trust();
+    sl_plat_clock_base prev;
+    int have = 0;
+    MDB_val k = {sizeof META_CLOCK - 1, (void *)META_CLOCK}, v;
+    if (mdb_get(txn, j->db_meta, &k, &v) == 0 && v.mv_size > 8 &&
+        v.mv_size <= 8 + SL_PLAT_BOOT_ID_MAX) {
+        prev.wall_minus_boot_ms = (int64_t)get_be64(v.mv_data);
+        memcpy(prev.boot_id, (uint8_t *)v.mv_data + 8, v.mv_size - 8);
+        prev.boot_id[v.mv_size - 8] = '\0';
+        have = 1;
+    }
+    unsigned trust = sl_plat_clock_trust(have ? &prev : NULL, base);
     return ((trust & SL_PLAT_CLOCK_UNSYNC) ? SL_FLAG_CLOCK_UNSYNC : 0) |
            ((trust & SL_PLAT_CLOCK_JUMP) ? SL_FLAG_CLOCK_JUMP : 0);
+}
+
+static int put_clock(sl_journal *j, MDB_txn *txn, const sl_plat_clock_base *base)
+{
+    uint8_t val[8 + SL_PLAT_BOOT_ID_MAX];
+    size_t n = strlen(base->boot_id);
+    put_be64(val, (uint64_t)base->wall_minus_boot_ms);
+    memcpy(val + 8, base->boot_id, n);
+    MDB_val k = {sizeof META_CLOCK - 1, (void *)META_CLOCK}, v = {8 + n, val};
+    return sl__mdb_err(mdb_put(txn, j->db_meta, &k, &v, 0));
+}
+
+/* A new day_close record moves the retention bound (sl__journal_last_close). */
+static int put_close(sl_journal *j, MDB_txn *txn, const sl_event *ev, uint64_t seq)
+{
+    uint8_t val[8];
+    if (ev->kind != SL_KIND_DAY_CLOSE)
+        return SL_OK;
+    put_be64(val, seq);
+    MDB_val k = {sizeof META_CLOSE - 1, (void *)META_CLOSE}, v = {8, val};
+    return sl__mdb_err(mdb_put(txn, j->db_meta, &k, &v, 0));
 }
 
 static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t now,
@@ -504,6 +545,8 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
     rc = mdb_put(txn, j->db_txn, &k, &v, MDB_NOOVERWRITE);
     if (rc != 0)
         return sl__mdb_err(rc);
+    if ((rc = put_close(j, txn, ev, seq)) != SL_OK)
+        return rc;
     sl__sha256(j->buf, slen, tail_hash);
     *tail_seq = seq;
     res->err = SL_OK;
@@ -545,7 +588,8 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
             return rc;
         }
         int64_t now = sl_plat_now_ms();
-        uint32_t clock = clock_flags();
+        sl_plat_clock_base base;
+        uint32_t clock = clock_flags(j, txn, &base);
         uint64_t start_seq = tail_seq;
         for (size_t i = 0; i < n && rc == SL_OK; i++) {
             if (!valid[i])
@@ -558,6 +602,10 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
             memcpy(tv + 8, tail_hash, 32);
             MDB_val k = {sizeof META_TAIL - 1, (void *)META_TAIL}, v = {40, tv};
             rc = sl__mdb_err(mdb_put(txn, j->db_meta, &k, &v, 0));
+            /* only a commit that appends moves the baseline: one of
+             * duplicates alone writes nothing (and syncs nothing) */
+            if (rc == SL_OK)
+                rc = put_clock(j, txn, &base);
         }
         if (rc == SL_OK)
             rc = sl__mdb_err(mdb_txn_commit(txn));
@@ -1366,6 +1414,7 @@ int sl__journal_dlq_drop(sl_journal *j, const sl_event *drop, uint64_t *seq, sl_
         uint64_t tail_seq;
         uint8_t tail_hash[32], key[8];
         sl_result res;
+        sl_plat_clock_base base;
         memset(&res, 0, sizeof res);
         if ((rc = txn_begin(j, 0, &txn)) != SL_OK)
             return rc;
@@ -1376,8 +1425,8 @@ int sl__journal_dlq_drop(sl_journal *j, const sl_event *drop, uint64_t *seq, sl_
         if (rc == SL_OK)
             rc = read_tail(j, txn, &tail_seq, tail_hash);
         if (rc == SL_OK)
-            rc = append_one(j, txn, drop, sl_plat_now_ms(), clock_flags(), &tail_seq, tail_hash,
-                            &res);
+            rc = append_one(j, txn, drop, sl_plat_now_ms(), clock_flags(j, txn, &base), &tail_seq,
+                            tail_hash, &res);
         if (rc == SL_OK && res.err != SL_OK) {
             rc = res.err;
             if (problem)
@@ -1391,6 +1440,8 @@ int sl__journal_dlq_drop(sl_journal *j, const sl_event *drop, uint64_t *seq, sl_
             memcpy(tv + 8, tail_hash, 32);
             MDB_val tk = {sizeof META_TAIL - 1, (void *)META_TAIL}, tvv = {40, tv};
             rc = sl__mdb_err(mdb_put(txn, j->db_meta, &tk, &tvv, 0));
+            if (rc == SL_OK)
+                rc = put_clock(j, txn, &base);
         }
         if (rc == SL_OK && (rc = del_key(txn, j->db_dlq, drop->target_seq)) == SL_OK)
             rc = del_key(txn, j->db_retry, drop->target_seq);
@@ -1454,7 +1505,32 @@ int sl__journal_dead_count(sl_journal *j, uint64_t *n)
     return rc;
 }
 
+int sl__journal_last_close(sl_journal *j, uint64_t *seq)
+{
+    MDB_txn *txn;
+    *seq = 0;
+    if (!j->have_dbs)
+        return SL_ERR_NOT_FOUND;
+    int rc = txn_begin(j, MDB_RDONLY, &txn);
+    if (rc != SL_OK)
+        return rc;
+    MDB_val k = {sizeof META_CLOSE - 1, (void *)META_CLOSE}, v;
+    int mrc = mdb_get(txn, j->db_meta, &k, &v);
+    if (mrc == 0 && v.mv_size == 8)
+        *seq = get_be64(v.mv_data);
+    else
+        rc = mrc == 0 ? SL_ERR_CORRUPT : sl__mdb_err(mrc);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size_t *pruned)
+{
+    return sl__journal_prune_through(j, before_ms, UINT64_MAX, max_records, pruned);
+}
+
+int sl__journal_prune_through(sl_journal *j, int64_t before_ms, uint64_t max_seq,
+                              size_t max_records, size_t *pruned)
 {
     *pruned = 0;
     if (j->read_only)
@@ -1478,8 +1554,9 @@ int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size
         if ((rc = decode_stored(&v, rec)) != SL_OK)
             break;
         /* only what the centre has acknowledged, only when old enough,
-         * and never a dead letter (it may still be retried) */
-        if (rec->seq > acked || rec->ev.ts_ms >= before_ms)
+         * never past max_seq (a day no close has counted), and never a
+         * dead letter (it may still be retried) */
+        if (rec->seq > acked || rec->seq > max_seq || rec->ev.ts_ms >= before_ms)
             break;
         MDB_val dk = {8, k.mv_data}, dv;
         if (j->have_dlq && mdb_get(txn, j->db_dlq, &dk, &dv) == 0)

@@ -106,6 +106,15 @@ int sl__journal_ack(sl_journal *j, uint64_t acked_through, const sl__dead_letter
  * record's seq and hash are kept as the chain's anchor, so verify still
  * checks the remaining chain.  *pruned is the number removed. */
 int sl__journal_prune(sl_journal *j, int64_t before_ms, size_t max_records, size_t *pruned);
+/* The same, removing no record above max_seq either (the day-close bound:
+ * sl__day_retention_bound). */
+int sl__journal_prune_through(sl_journal *j, int64_t before_ms, uint64_t max_seq,
+                              size_t max_records, size_t *pruned);
+/* Seq of the newest day_close record appended since journals kept it (the
+ * meta key "close", written in the close's own transaction).  SL_OK;
+ * SL_ERR_NOT_FOUND when none was (no close yet, or a journal whose closes
+ * predate the key: scan it, sl__day_state_get); storage errors. */
+int sl__journal_last_close(sl_journal *j, uint64_t *seq);
 
 /* Dead letters in seq order; fn returns non-zero to stop. */
 int sl__journal_dead_letters(sl_journal *j, int (*fn)(const sl__dead_letter *d, void *ctx),

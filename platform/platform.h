@@ -221,15 +221,26 @@ int sl_plat_tz_offset(const char *name, int64_t utc_ms, int32_t *offset_s);
  * "Clock trust"): SL_PLAT_CLOCK_UNSYNC when the kernel's NTP state says
  * unsynchronised (adjtimex: TIME_ERROR, STA_UNSYNC, or maxerror of 16 s or
  * more), SL_PLAT_CLOCK_JUMP when the wall clock moved more than
- * SL_PLAT_CLOCK_JUMP_MS against the monotonic clock since the previous call
- * in this process.  $STORELINK_CLOCK_STATE ("synced", "unsynced", "jump")
- * overrides the measurement: the test hook, and a way to run on hosts
- * whose NTP state the kernel does not know ("synced" still reports a jump
- * this process measured). */
+ * SL_PLAT_CLOCK_JUMP_MS against the time since boot since the baseline
+ * *prev was taken.  The baseline is the caller's to keep (the journal keeps
+ * it in its meta database, so one-shot processes compare with the previous
+ * commit of any process): prev NULL (none yet) or from another boot is no
+ * jump; *now receives the baseline measured by this call.
+ * $STORELINK_CLOCK_STATE ("synced", "unsynced", "jump") overrides the
+ * measurement: the test hook, and a way to run on hosts whose NTP state the
+ * kernel does not know ("synced" still reports a measured jump).
+ * $STORELINK_BOOT_ID replaces the kernel's boot id (tests only: simulates
+ * a reboot).  Where the kernel has no boot id, the id is unique to the
+ * process, so only jumps within one process are seen. */
 #define SL_PLAT_CLOCK_UNSYNC 0x1u
 #define SL_PLAT_CLOCK_JUMP 0x2u
 #define SL_PLAT_CLOCK_JUMP_MS 2000
-unsigned sl_plat_clock_trust(void);
+#define SL_PLAT_BOOT_ID_MAX 64
+typedef struct sl_plat_clock_base {
+    int64_t wall_minus_boot_ms;            /* wall clock minus time since boot */
+    char boot_id[SL_PLAT_BOOT_ID_MAX + 1]; /* non-empty, printable */
+} sl_plat_clock_base;
+unsigned sl_plat_clock_trust(const sl_plat_clock_base *prev, sl_plat_clock_base *now);
 /* ---- unix stream sockets (the daemon's control socket) -------------- */
 
 /* Listen on path with the socket file's mode (0660 ...).  A stale socket

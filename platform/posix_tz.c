@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #if defined(__has_include)
 #if __has_include(<sys/timex.h>)
 #include <sys/timex.h>
@@ -91,22 +92,58 @@ int sl_plat_tz_offset(const char *name, int64_t utc_ms, int32_t *offset_s)
     return SL_OK;
 }
 
-unsigned sl_plat_clock_trust(void)
+/* The kernel's id of this boot, read once: a reboot restarts the time since
+ * boot, so baselines of two boots cannot be compared.  Without one (not
+ * Linux, /proc not mounted) the id is made unique to this process. */
+static void boot_id(char out[SL_PLAT_BOOT_ID_MAX + 1])
 {
-    /* wall minus monotonic is constant while nobody steps the clock; the
-     * first call only takes the baseline */
-    static int have_base;
-    static int64_t base;
+    static char id[SL_PLAT_BOOT_ID_MAX + 1];
+    const char *test = getenv("STORELINK_BOOT_ID");
+    if (test != NULL && test[0] != '\0') {
+        snprintf(out, SL_PLAT_BOOT_ID_MAX + 1, "%s", test);
+        return;
+    }
+    if (id[0] == '\0') {
+        FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+        size_t n = f != NULL ? fread(id, 1, SL_PLAT_BOOT_ID_MAX, f) : 0;
+        if (f != NULL)
+            fclose(f);
+        id[n] = '\0';
+        id[strspn(id, "0123456789abcdef-")] = '\0';   /* drops the newline */
+        if (id[0] == '\0') {
+            struct timespec m;
+            clock_gettime(CLOCK_MONOTONIC, &m);
+            snprintf(id, sizeof id, "process-%ld-%lld.%09ld", (long)getpid(),
+                     (long long)m.tv_sec, (long)m.tv_nsec);
+        }
+    }
+    memcpy(out, id, sizeof id);
+}
+
+unsigned sl_plat_clock_trust(const sl_plat_clock_base *prev, sl_plat_clock_base *now)
+{
+    /* wall minus time-since-boot is constant while nobody steps the clock.
+     * CLOCK_BOOTTIME rather than CLOCK_MONOTONIC where there is one: the
+     * baseline is kept across processes and idle hours, and the monotonic
+     * clock stops while the machine is suspended, which would make every
+     * resume look like a step forward. */
+#ifdef CLOCK_BOOTTIME
+    const clockid_t since_boot = CLOCK_BOOTTIME;
+#else
+    const clockid_t since_boot = CLOCK_MONOTONIC;
+#endif
     unsigned bits = 0;
     struct timespec w, m;
     clock_gettime(CLOCK_REALTIME, &w);
-    clock_gettime(CLOCK_MONOTONIC, &m);
-    int64_t off = ((int64_t)w.tv_sec - (int64_t)m.tv_sec) * 1000 +
-                  ((int64_t)w.tv_nsec - (int64_t)m.tv_nsec) / 1000000;
-    if (have_base && (off - base > SL_PLAT_CLOCK_JUMP_MS || base - off > SL_PLAT_CLOCK_JUMP_MS))
-        bits |= SL_PLAT_CLOCK_JUMP;
-    base = off;
-    have_base = 1;
+    clock_gettime(since_boot, &m);
+    now->wall_minus_boot_ms = ((int64_t)w.tv_sec - (int64_t)m.tv_sec) * 1000 +
+                              ((int64_t)w.tv_nsec - (int64_t)m.tv_nsec) / 1000000;
+    boot_id(now->boot_id);
+    if (prev != NULL && strcmp(prev->boot_id, now->boot_id) == 0) {
+        int64_t d = now->wall_minus_boot_ms - prev->wall_minus_boot_ms;
+        if (d > SL_PLAT_CLOCK_JUMP_MS || d < -SL_PLAT_CLOCK_JUMP_MS)
+            bits |= SL_PLAT_CLOCK_JUMP;
+    }
 
     const char *inject = getenv("STORELINK_CLOCK_STATE");
     if (inject != NULL && inject[0] != '\0') {
@@ -115,8 +152,8 @@ unsigned sl_plat_clock_trust(void)
         if (strcmp(inject, "jump") == 0)
             return SL_PLAT_CLOCK_JUMP;
         /* "synced" (or anything else): the kernel's sync state is taken as
-         * good, but a step this process saw itself is still reported (the
-         * clock-jump test runs on hosts whose kernel says unsynchronised) */
+         * good, but a measured step is still reported (the clock-jump test
+         * runs on hosts whose kernel says unsynchronised) */
         return bits;
     }
 #ifdef HAVE_ADJTIMEX

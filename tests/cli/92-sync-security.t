@@ -56,10 +56,13 @@ agent_stop dev-old
 
 # 4. Dead letters: the hub rejects a GBP sale (it accepts EUR only).
 #    retention_days = 0: retired records go as soon as they are acked, but
-#    never a dead letter.
+#    never a dead letter.  auto_close = no and no close by hand: a device
+#    that does not use day closes (tests/cli/86-retention.t has one that does).
 agent_conf dev-1 "batch_max_records = 10
 [journal]
-retention_days = 0"
+retention_days = 0
+[day]
+auto_close = no"
 gen_sales G 1 1 GBP | ag dev-1 record > /dev/null
 agent_start dev-1
 wait_for 20 '[ "$(acked dev-1)" = 6 ]'

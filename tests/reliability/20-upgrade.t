@@ -8,7 +8,7 @@
 #   journal-v1-0.1.0.input.jsonl with that release.
 . "$(dirname "$0")/lib.sh"
 FX=$(cd "$(dirname "$0")/fixtures" && pwd)
-plan 8
+plan 10
 n=0
 for fx in "$FX"/journal-v*.dump; do
     name=$(basename "$fx" .dump)
@@ -24,6 +24,11 @@ for fx in "$FX"/journal-v*.dump; do
     ok $? "$name: records, fields and hashes read back as that release wrote them"
     out=$(echo '{"kind":"sale","txn_id":"UPG-1","currency":"EUR","lines":[{"sku":"123","qty":1,"unit_price":100}],"tenders":[{"method":"cash","amount":100}]}' | sl record)
     is "$out" "recorded seq $((last + 1)) UPG-1" "$name: the sequence continues after $last"
+    # no clock baseline in an old journal: the first append stores one and
+    # is not a jump (docs/PROTOCOL.md "Clock trust")
+    unlike "$(sl journal show $((last + 1)) --json)" '"clock_jump":true' "$name: the first record is not taken for a clock jump"
+    mdb_dump -p -s meta "$TMP/state/journal" | grep -qx ' clock'
+    ok $? "$name: and the clock baseline is now in the meta database"
     prev=$(sl journal show $((last + 1)) --json | sed -n 's/.*"prev_hash":"\([0-9a-f]*\)".*/\1/p')
     is "$prev" "$tail" "$name: the new record links to the old tail hash"
     sl journal verify > /dev/null

@@ -7,11 +7,17 @@
 #    calls per run is the binary's business): sequence numbers and the chain
 #    are unaffected, the records of the first commit after the step carry
 #    clock_jump, and the Z-report (`storelink report day`) counts them.
+#    Between the two, a recorder at the real time: the baseline the journal
+#    keeps is an hour back after the first run, so its commit is flagged.
 # 2. the daemon under faketime with a timestamp file re-read on every call
 #    (FAKETIME_TIMESTAMP_FILE, FAKETIME_NO_CACHE=1): back an hour, then
 #    forward a day while records arrive: it keeps syncing, acks arrive without
 #    resends (the ack timeout is monotonic), the link is not dropped, and the
 #    status cadence goes on (daemon.json rewritten).
+# 3. one `storelink record` per sale, as a POS that runs one per sale: the
+#    baseline lives in the journal, so the call whose clock is an hour back
+#    is flagged, the next one at the same offset is not (the baseline
+#    moved), and a reboot (STORELINK_BOOT_ID, test-only) is not a jump.
 # STORELINK_CLOCK_STATE stays "synced" (this host's kernel says
 # unsynchronised): it sets the NTP state only, the jump is still measured.
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +30,7 @@ for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime
 done
 [ -n "$FT" ] || { echo "1..0 # SKIP libfaketime not installed (toolchain/deps.sh stress)"; exit 0; }
 trap 'agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 14
+plan 22
 export STORELINK_CLOCK_STATE=synced
 rounds=$(scale 1 5)
 
@@ -72,6 +78,12 @@ gen_sales PRE 1 10 > "$TMP/pre.in"
 ag dev-1 record --file "$TMP/pre.in" > "$TMP/told"
 n1=$(step -3600 BACK)
 ok $? "a recorder's wall clock stepped back an hour mid-run (after $n1 time calls)"
+# the journal's baseline is an hour back now: a recorder at the real time
+# sees the clock jump forward
+gen_sales RESET 1 5 > "$TMP/reset.in"
+ag dev-1 record --file "$TMP/reset.in" >> "$TMP/told"
+reset=$(ag dev-1 export --format jsonl | grep -c '"txn_id":"RESET-.*"clock_jump":true')
+is "$reset" 5 "the next recorder at the real time: its commit is flagged (baseline kept in the journal)"
 n2=$(step +86400 FWD)
 ok $? "a recorder's wall clock stepped forward a day mid-run (after $n2 time calls)"
 ag dev-1 journal verify > "$TMP/verify.out" 2>&1
@@ -92,7 +104,7 @@ awk '{ ts = $0; sub(/.*"ts":/, "", ts); sub(/,.*/, "", ts); ts = ts + 0
        if ($0 ~ /"clock_jump":true/) { flagged++; if (!(run in fa)) fa[run] = i; fb[run] = i; fc[run]++ } }
      END { for (r in step) { steps++
                if ((r in fa) && fc[r] == fb[r] - fa[r] + 1 && (fb[r] == step[r] - 1 || fa[r] == step[r])) found++ }
-           for (r in fa) if (!(r in step)) stray++
+           for (r in fa) if (!(r in step) && r != "RESET") stray++
            printf "%d %d %d %d\n", steps, found, flagged, stray + 0 }' "$TMP/all.jsonl" > "$TMP/flags"
 read -r steps found flagged stray < "$TMP/flags"
 is "$steps/$found" "2/2" "two runs with a step, each with one flagged commit next to the step"
@@ -142,6 +154,27 @@ ok $? "daemon.json rewritten after the step (updated_ms $u1, a day ahead of $rea
 total=$(wc -l < "$TMP/hub.jsonl" | tr -d ' ')
 uniq=$(sed -n 's/.*"seq":\([0-9]*\).*/\1/p' "$TMP/hub.jsonl" | sort -n | uniq | wc -l | tr -d ' ')
 is "$uniq/$total" "$last/$last" "the hub holds each of the $last records once"
+agent_stop dev-1
+
+# 3. one process per sale
+agent_conf solo
+sale1() {  # sale1 TXN [ENV...]: one `storelink record` of one sale, prints nothing
+    _t=$1; shift
+    gen_sales "$_t" 1 1 | env "$@" STORELINK_CONFIG='' "$SL_BIN" --config "$TMP/solo.conf" record > /dev/null
+}
+flag() { ag solo export --format jsonl | grep "\"txn_id\":\"$1-" | grep -c '"clock_jump":true'; }
+BACK="LD_PRELOAD=$FT FAKETIME=-3600 FAKETIME_DONT_FAKE_MONOTONIC=1"
+sale1 P1 && sale1 P2 $BACK && sale1 P3 $BACK && sale1 P4 && sale1 P5 STORELINK_BOOT_ID=test-reboot &&
+    sale1 P6 STORELINK_BOOT_ID=test-reboot && sale1 P7 STORELINK_BOOT_ID=test-reboot $BACK
+ok $? "seven one-shot recorders"
+is "$(flag P1)" 0 "the first (no baseline yet) is not flagged"
+is "$(flag P2)" 1 "the second, its clock an hour back, is flagged"
+is "$(flag P3)" 0 "the third at the same offset is not (the baseline moved)"
+is "$(flag P4)$(flag P5)" "10" "back to the real time is flagged; after a reboot (another boot id) it is not"
+is "$(flag P6)$(flag P7)" "01" "in the new boot, a step back an hour is flagged again"
+ag solo journal verify > /dev/null
+ok $? "the one-shot journal verifies"
+
 [ "$_tap_fail" -eq 0 ] && res=PASS || res=FAIL
 report "clock jumps (faketime -1h, +1d)" "$((2 + 2 * rounds))" "$last" "$((last - uniq))" "$((total - uniq))" "$res"
 done_testing

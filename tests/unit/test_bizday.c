@@ -20,6 +20,7 @@
 #include "bizday.h"
 #include "codec.h"
 #include "dayclose.h"
+#include "journal_internal.h"
 #include "platform.h"
 #include "storelink.h"
 
@@ -335,6 +336,83 @@ static void test_journal_clock_flags(void **state)
     free(rec);
 }
 
+/* the clock baseline: a step against the previous baseline is a jump, a
+ * baseline of another boot or none at all is not (platform) */
+static void test_clock_baseline(void **state)
+{
+    (void)state;
+    sl_plat_clock_base a, b, c;
+    setenv("STORELINK_CLOCK_STATE", "synced", 1);
+    setenv("STORELINK_BOOT_ID", "boot-a", 1);
+    assert_int_equal(sl_plat_clock_trust(NULL, &a), 0);
+    assert_string_equal(a.boot_id, "boot-a");
+    assert_int_equal(sl_plat_clock_trust(&a, &b), 0);
+    assert_true(b.wall_minus_boot_ms - a.wall_minus_boot_ms < SL_PLAT_CLOCK_JUMP_MS);
+    c = a;
+    c.wall_minus_boot_ms += 3600000;   /* the clock was an hour ahead then */
+    assert_int_equal(sl_plat_clock_trust(&c, &b), SL_PLAT_CLOCK_JUMP);
+    c.wall_minus_boot_ms = a.wall_minus_boot_ms - SL_PLAT_CLOCK_JUMP_MS + 500;
+    assert_int_equal(sl_plat_clock_trust(&c, &b), 0);
+    c.wall_minus_boot_ms = a.wall_minus_boot_ms - 86400000;
+    snprintf(c.boot_id, sizeof c.boot_id, "boot-0");   /* another boot */
+    assert_int_equal(sl_plat_clock_trust(&c, &b), 0);
+    unsetenv("STORELINK_BOOT_ID");
+    assert_int_equal(sl_plat_clock_trust(NULL, &b), 0);
+    assert_true(b.boot_id[0] != '\0');
+}
+
+/* the journal keeps the newest close's seq for retention, and the prune
+ * stops at the seq bound */
+static void test_journal_close_bound(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sltest_bizday.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    sl_journal *j;
+    sl_event *ev = calloc(1, sizeof *ev);
+    uint64_t seq, cseq;
+    sl_status st;
+    size_t n;
+    int adv;
+    setenv("STORELINK_CLOCK_STATE", "synced", 1);
+    assert_int_equal(sl_journal_open(&j, dir, NULL), SL_OK);
+    assert_int_equal(sl__journal_last_close(j, &cseq), SL_ERR_NOT_FOUND);
+    for (int i = 1; i <= 4; i++) {
+        char txn[16];
+        snprintf(txn, sizeof txn, "S-%d", i);
+        sl_event_init(ev, SL_KIND_SALE, txn);
+        snprintf(ev->currency, sizeof ev->currency, "EUR");
+        ev->ts_ms = 1774744200000LL + i;
+        assert_int_equal(sl_event_add_line(ev, "A", 1000, 500, 0, 0), SL_OK);
+        assert_int_equal(sl_event_add_tender(ev, "cash", 500), SL_OK);
+        assert_int_equal(sl_journal_record(j, ev, &seq, &st, NULL), SL_OK);
+    }
+    sl_event_init(ev, SL_KIND_DAY_CLOSE, "day-close:2026-03-28");
+    sl__day_init(&ev->day, day_of("2026-03-28"), "UTC", 0);
+    ev->day.through_seq = 4;
+    assert_int_equal(sl_journal_record(j, ev, &seq, &st, NULL), SL_OK);
+    assert_int_equal(seq, 5);
+    assert_int_equal(sl__journal_last_close(j, &cseq), SL_OK);
+    assert_int_equal(cseq, 5);
+    /* a duplicate of the close moves nothing */
+    assert_int_equal(sl_journal_record(j, ev, &seq, &st, NULL), SL_OK);
+    assert_int_equal(st, SL_STATUS_DUPLICATE);
+    assert_int_equal(sl__journal_last_close(j, &cseq), SL_OK);
+    assert_int_equal(cseq, 5);
+    assert_int_equal(sl__journal_ack(j, 5, NULL, 0, &adv), SL_OK);
+    assert_int_equal(sl__journal_prune_through(j, INT64_MAX, 2, 100, &n), SL_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sl__journal_prune_through(j, INT64_MAX, 4, 100, &n), SL_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sl__journal_prune_through(j, INT64_MAX, 4, 100, &n), SL_OK);
+    assert_int_equal(n, 0);
+    sl_journal_close(j);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +426,8 @@ int main(void)
         cmocka_unit_test(test_membership),
         cmocka_unit_test(test_day_close_codec),
         cmocka_unit_test(test_journal_clock_flags),
+        cmocka_unit_test(test_clock_baseline),
+        cmocka_unit_test(test_journal_close_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
