@@ -172,6 +172,7 @@ SL_VERSION := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' include/stor
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 LIBDIR_PC = $(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))
+INCLUDEDIR_PC = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
 # for static linking only: include/storelink.h includes none of their headers,
 # so a program using the shared library needs none of their .pc files
 PC_LIBS_PRIVATE = -llmdb -lcbor -ljansson -linih -lzstd -lmosquitto $(MBED_LIBS) -lm
@@ -254,11 +255,12 @@ $(BUILD)/$(SO_NAME): $(BUILD)/$(SO_FILE)
 	ln -sf $(SO_FILE) $@
 $(BUILD)/libstorelink.so: $(BUILD)/$(SO_NAME)
 	ln -sf $(SO_NAME) $@
-# the pkg-config file: $(call sl_pc,PREFIX,LIBDIR) on stdin packaging/storelink.pc.in
-sl_pc = sed -e 's|@PREFIX@|$(1)|' -e 's|@LIBDIR@|$(2)|' -e 's|@VERSION@|$(SL_VERSION)|' \
-            -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|'
+# the pkg-config file: $(call sl_pc,PREFIX,LIBDIR,INCLUDEDIR) with packaging/storelink.pc.in
+# on stdin; `make install` writes its own (PREFIX and LIBDIR are the install's)
+sl_pc = sed -e 's|@PREFIX@|$(1)|' -e 's|@LIBDIR@|$(2)|' -e 's|@INCLUDEDIR@|$(3)|' \
+            -e 's|@VERSION@|$(SL_VERSION)|' -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|'
 $(BUILD)/storelink.pc: packaging/storelink.pc.in Makefile
-	$(call sl_pc,$(PREFIX),$(LIBDIR_PC)) < $< > $@
+	$(call sl_pc,$(PREFIX),$(LIBDIR_PC),$(INCLUDEDIR_PC)) < $< > $@
 -include $(LIB_PIC_OBJS:.o=.d)
 
 # ingest-socket test client and the POS example, linked against the shared library
@@ -352,7 +354,9 @@ install: all
 	ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libstorelink.so
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
-	install -m 0644 $(BUILD)/storelink.pc $(DESTDIR)$(LIBDIR)/pkgconfig/storelink.pc
+	$(call sl_pc,$(PREFIX),$(LIBDIR_PC),$(INCLUDEDIR_PC)) < packaging/storelink.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/storelink.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/storelink.pc
 	install -m 0644 docs/storelink.conf.sample $(DESTDIR)/etc/storelink/storelink.conf.sample
 
 clean:
@@ -502,7 +506,7 @@ $(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildca
 	ln -s $(SO_FILE) $(DEB_ROOT)/$(DEB_LIBDIR)/$(SO_NAME)
 	ln -s $(SO_NAME) $(DEB_ROOT)/$(DEB_LIBDIR)/libstorelink.so
 	install -m 0644 include/storelink.h $(DEB_ROOT)/usr/include/storelink.h
-	$(call sl_pc,/usr,$${exec_prefix}/lib/$(DEB_MULTIARCH)) < packaging/storelink.pc.in \
+	$(call sl_pc,/usr,$${exec_prefix}/lib/$(DEB_MULTIARCH),$${prefix}/include) < packaging/storelink.pc.in \
 	    > $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig/storelink.pc
 	chmod 0644 $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig/storelink.pc
 	# a program built against libstorelink.so.1 gets "Depends: storelink (>= version)"
