@@ -21,10 +21,12 @@ so=$dir/libstorelink.so.1.0.0
 is "$(LC_ALL=C readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')" libstorelink.so.1 \
     "SONAME libstorelink.so.1"
 
-# defined dynamic symbols as "TYPE NAME@@VERSION", without the version node's
-# own (ABS) symbol
+# defined global (and weak) dynamic symbols as "TYPE NAME@@VERSION", without
+# the version node's own (ABS) symbol; ARM's linker also lists local SECTION
+# symbols (.init, .data), which no program can bind to
 LC_ALL=C readelf --dyn-syms -W "$so" |
-    awk '$1 ~ /^[0-9]+:$/ && $7 != "UND" && !($7 == "ABS" && $8 ~ /^STORELINK_/) { print $4, $8 }' \
+    awk '$1 ~ /^[0-9]+:$/ && $7 != "UND" && $5 != "LOCAL" && !($7 == "ABS" && $8 ~ /^STORELINK_/) {
+         print $4, $8 }' \
     > "$TMP/dynsym"
 names() { sed 's/^[^ ]* //; s/@.*//' "$TMP/dynsym" | sort -u; }
 [ "$(wc -l < "$TMP/dynsym")" -gt 0 ]
