@@ -483,7 +483,7 @@ DEB_DOCS = README.md docs/ARCHITECTURE.md docs/BROKER.md docs/CLI.md docs/PROTOC
 
 deb: $(DEB_FILE)
 
-$(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildcard packaging/*) \
+$(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildcard packaging/*) Makefile \
              $(DEB_DOCS)
 	@test -n "$(DEB_ARCH)" || { echo "make deb: no Debian architecture (set DEB_ARCH=)" >&2; exit 2; }
 	@test -n "$(DEB_MULTIARCH)" || { echo "make deb: no multiarch directory (set DEB_MULTIARCH=)" >&2; exit 2; }
@@ -492,7 +492,7 @@ $(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildca
 	    $(DEB_ROOT)/lib/systemd/system $(DEB_ROOT)/usr/lib/sysusers.d \
 	    $(DEB_ROOT)/usr/share/doc/storelink/examples \
 	    $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig $(DEB_ROOT)/usr/include
-	$(STRIP) --strip-unneeded -o $(DEB_ROOT)/usr/bin/storelink $(BUILD)/storelink
+	$(STRIP) --strip-unneeded -R .comment -o $(DEB_ROOT)/usr/bin/storelink $(BUILD)/storelink
 	chmod 0755 $(DEB_ROOT)/usr/bin/storelink
 	install -m 0644 docs/storelink.conf.sample $(DEB_ROOT)/etc/storelink/storelink.conf
 	install -m 0644 packaging/storelink.service $(DEB_ROOT)/lib/systemd/system/storelink.service
@@ -501,7 +501,7 @@ $(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildca
 	install -m 0644 packaging/scanners.conf $(DEB_ROOT)/usr/share/doc/storelink/examples/
 	install -m 0644 packaging/conffiles $(DEB_ROOT)/DEBIAN/conffiles
 	install -m 0755 packaging/postinst packaging/prerm packaging/postrm $(DEB_ROOT)/DEBIAN/
-	$(STRIP) --strip-unneeded -o $(DEB_ROOT)/$(DEB_LIBDIR)/$(SO_FILE) $(BUILD)/$(SO_FILE)
+	$(STRIP) --strip-unneeded -R .comment -o $(DEB_ROOT)/$(DEB_LIBDIR)/$(SO_FILE) $(BUILD)/$(SO_FILE)
 	chmod 0644 $(DEB_ROOT)/$(DEB_LIBDIR)/$(SO_FILE)
 	ln -s $(SO_FILE) $(DEB_ROOT)/$(DEB_LIBDIR)/$(SO_NAME)
 	ln -s $(SO_NAME) $(DEB_ROOT)/$(DEB_LIBDIR)/libstorelink.so
@@ -510,15 +510,23 @@ $(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildca
 	    > $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig/storelink.pc
 	chmod 0644 $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig/storelink.pc
 	# a program built against libstorelink.so.1 gets "Depends: storelink (>= version)"
-	# from dpkg-shlibdeps; ldconfig runs through the trigger
+	# from dpkg-shlibdeps (shlibs; symbols: every STORELINK_1 symbol since this
+	# version); ldconfig runs through the trigger
 	printf 'libstorelink %s storelink (>= %s)\n' $(SO_MAJOR) $(SL_VERSION) > $(DEB_ROOT)/DEBIAN/shlibs
+	printf '%s storelink #MINVER#\n* Build-Depends-Package: storelink\n (symver)STORELINK_1 %s\n' \
+	    $(SO_NAME) $(SL_VERSION) \
+	    > $(DEB_ROOT)/DEBIAN/symbols
 	install -m 0644 packaging/triggers $(DEB_ROOT)/DEBIAN/triggers
-	chmod 0644 $(DEB_ROOT)/DEBIAN/shlibs
+	chmod 0644 $(DEB_ROOT)/DEBIAN/shlibs $(DEB_ROOT)/DEBIAN/symbols
 	deps=$$(READELF=$(READELF) packaging/depends.sh $(BUILD)/storelink $(BUILD)/$(SO_FILE)) && \
 	size=$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1) && \
 	sed -e "s/@VERSION@/$(SL_VERSION)/" -e "s/@ARCH@/$(DEB_ARCH)/" -e "s/@SIZE@/$$size/" \
 	    -e "s/@DEPENDS@/$$deps/" packaging/control.in > $(DEB_ROOT)/DEBIAN/control
 	find $(DEB_ROOT) -type d -exec chmod 0755 {} +
+	# for dpkg --verify: every file but the conffiles (dpkg keeps their sums itself)
+	cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | \
+	    xargs -0 md5sum | awk 'NR == FNR { c[substr($$0, 2)]; next } !(substr($$0, 35) in c)' \
+	    $(CURDIR)/packaging/conffiles - > DEBIAN/md5sums && chmod 0644 DEBIAN/md5sums
 	dpkg-deb --build --root-owner-group $(DEB_ROOT) $@
 
 SIZE_TARGETS ?= native armhf arm64

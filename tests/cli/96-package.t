@@ -12,7 +12,7 @@
 # through $SL_RUN (qemu-user).
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-plan 47
+plan 50
 skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $1"; }
 
 target=${SL_TARGET:-native}
@@ -46,7 +46,7 @@ done
 is "$missing" "" "control: Depends names the package of every NEEDED library"
 like "$deps" "libc6 \(>= 2\.[0-9]+\)" "control: libc6 with a minimum version"
 like "$deps" "liblmdb0.*libmbedcrypto7" "control: liblmdb0 ... libmbedcrypto7"
-dpkg-deb -c "$deb" | grep -q '/usr/share/doc/storelink/examples/scanners.conf$'
+dpkg-deb -c "$deb" | grep '/usr/share/doc/storelink/examples/scanners.conf$' > /dev/null
 ok $? "the scanner drop-in example is shipped"
 like "$deps" "(^|, )tzdata(,|$)" "control: Depends has tzdata (business days in the store's time zone)"
 # dpkg-shlibdeps (dpkg-dev) reads the host's dpkg database: native only
@@ -137,6 +137,24 @@ ok $? "the packaged library: soname libstorelink.so.1, stripped, exports sl_stre
 is "$(cat "$TMP/ctrl/shlibs")" "libstorelink 1 storelink (>= $version)" \
     "shlibs: programs linked to libstorelink.so.1 depend on storelink"
 like "$(cat "$TMP/ctrl/triggers")" "^activate-noawait ldconfig$" "triggers: ldconfig"
+is "$(grep -v '^\*' "$TMP/ctrl/symbols")" "libstorelink.so.1 storelink #MINVER#
+ (symver)STORELINK_1 $version" "symbols: every STORELINK_1 symbol since $version"
+# md5sums (dpkg --verify): every shipped file but the conffile, each sum right
+(cd "$TMP/root" && md5sum -c --quiet "$TMP/ctrl/md5sums") > "$TMP/md5.log" 2>&1 &&
+    [ "$(wc -l < "$TMP/ctrl/md5sums")" -eq "$(find "$TMP/root" -type f ! -path "$TMP/root/etc/*" | wc -l)" ]
+ok $? "md5sums: each file but the conffile, sums match"
+# lintian (not in toolchain/deps.sh: ~70 perl packages): the library tags only;
+# the two that come from shipping the library in the storelink package itself
+# (not libstorelink1 / libstorelink-dev) are expected, see packaging notes
+if command -v lintian > /dev/null 2>&1; then
+    lintian --tag-display-limit 0 -I "$deb" > "$TMP/lintian.log" 2>&1
+    is "$(grep -E 'shlib|shared-lib|ldconfig|symbols|soname|pkg-config|md5sum|unneeded-section' "$TMP/lintian.log" |
+          grep -Ev 'package-name-doesnt-match-sonames|link-to-shared-library-in-wrong-package' | tr '\n' ' ')" "" \
+        "lintian: no library, symbols, pkg-config or md5sums tags"
+    sed 's/^/#   /' "$TMP/lintian.log"
+else
+    skip "lintian not installed"
+fi
 
 # pkg-config and the compiler see the extracted package only
 pc() { PKG_CONFIG_SYSROOT_DIR=$TMP/root PKG_CONFIG_LIBDIR=$TMP/root/$lib/pkgconfig PKG_CONFIG_PATH='' \
