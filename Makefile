@@ -162,7 +162,7 @@ SO_VERSION = $(SO_MAJOR).0.0
 SO_NAME = libstorelink.so.$(SO_MAJOR)
 SO_FILE = libstorelink.so.$(SO_VERSION)
 SO_MAP = packaging/libstorelink.map
-SO_LINKS = $(BUILD)/$(SO_FILE) $(BUILD)/$(SO_NAME) $(BUILD)/libstorelink.so
+SO_FILES = $(BUILD)/$(SO_FILE) $(BUILD)/$(SO_NAME) $(BUILD)/libstorelink.so
 # a sanitizer build leaves the runtime's symbols to the program (clang links
 # no runtime into a shared library)
 SO_DEFS = $(if $(SAN_FLAGS),,-Wl,-z,defs)
@@ -180,10 +180,10 @@ PC_LIBS_PRIVATE = -llmdb -lcbor -ljansson -linih -lzstd -lmosquitto $(MBED_LIBS)
 .PHONY: all clean install deps test demo bench check-clang stress soak
 ifeq ($(TARGET),native)
 all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(BUILD)/storelink-hub
-all: $(SO_LINKS) $(BUILD)/storelink.pc
+all: $(SO_FILES) $(BUILD)/storelink.pc
 else
 # a device build: the agent, the libraries and the tests (the hub runs centrally)
-all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(SO_LINKS) tests-bin
+all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(SO_FILES) tests-bin
 endif
 
 $(BUILD)/obj/%.o: %.c
@@ -264,10 +264,10 @@ $(BUILD)/storelink.pc: packaging/storelink.pc.in Makefile
 -include $(LIB_PIC_OBJS:.o=.d)
 
 # ingest-socket test client and the POS example, linked against the shared library
-$(BUILD)/tests/ingest_client: $(BUILD)/obj/tests/unit/ingest_client.o $(SO_LINKS)
+$(BUILD)/tests/ingest_client: $(BUILD)/obj/tests/unit/ingest_client.o $(SO_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lstorelink -Wl,-rpath,'$$ORIGIN/..'
-$(BUILD)/examples/pos_minimal: docs/examples/pos_minimal.c include/storelink.h $(SO_LINKS)
+$(BUILD)/examples/pos_minimal: docs/examples/pos_minimal.c include/storelink.h $(SO_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Werror -Iinclude -o $@ $< \
 	    -L$(BUILD) -lstorelink -Wl,-rpath,'$$ORIGIN/..'
@@ -509,9 +509,9 @@ $(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildca
 	$(call sl_pc,/usr,$${exec_prefix}/lib/$(DEB_MULTIARCH),$${prefix}/include) < packaging/storelink.pc.in \
 	    > $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig/storelink.pc
 	chmod 0644 $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig/storelink.pc
-	# a program built against libstorelink.so.1 gets "Depends: storelink (>= version)"
-	# from dpkg-shlibdeps (shlibs; symbols: every STORELINK_1 symbol since this
-	# version); ldconfig runs through the trigger
+# a program built against libstorelink.so.1 gets "Depends: storelink (>= version)"
+# from dpkg-shlibdeps (shlibs; symbols: every STORELINK_1 symbol since this
+# version); ldconfig runs through the trigger
 	printf 'libstorelink %s storelink (>= %s)\n' $(SO_MAJOR) $(SL_VERSION) > $(DEB_ROOT)/DEBIAN/shlibs
 	printf '%s storelink #MINVER#\n* Build-Depends-Package: storelink\n (symver)STORELINK_1 %s\n' \
 	    $(SO_NAME) $(SL_VERSION) \
@@ -523,7 +523,7 @@ $(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildca
 	sed -e "s/@VERSION@/$(SL_VERSION)/" -e "s/@ARCH@/$(DEB_ARCH)/" -e "s/@SIZE@/$$size/" \
 	    -e "s/@DEPENDS@/$$deps/" packaging/control.in > $(DEB_ROOT)/DEBIAN/control
 	find $(DEB_ROOT) -type d -exec chmod 0755 {} +
-	# for dpkg --verify: every file but the conffiles (dpkg keeps their sums itself)
+# md5sums, for dpkg --verify: every file but the conffiles (dpkg keeps their sums itself)
 	cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | \
 	    xargs -0 md5sum | awk 'NR == FNR { c[substr($$0, 2)]; next } !(substr($$0, 35) in c)' \
 	    $(CURDIR)/packaging/conffiles - > DEBIAN/md5sums && chmod 0644 DEBIAN/md5sums
