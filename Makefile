@@ -154,13 +154,36 @@ UNIT_TESTS += test_ingest
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
+# the shared library's names (ABI version SO_VERSION, soname by SO_MAJOR: bump
+# it when a function's signature or a struct of include/storelink.h changes
+# incompatibly), defined before any rule names them
+SO_MAJOR = 1
+SO_VERSION = $(SO_MAJOR).0.0
+SO_NAME = libstorelink.so.$(SO_MAJOR)
+SO_FILE = libstorelink.so.$(SO_VERSION)
+SO_MAP = packaging/libstorelink.map
+SO_FILES = $(BUILD)/$(SO_FILE) $(BUILD)/$(SO_NAME) $(BUILD)/libstorelink.so
+# a sanitizer build leaves the runtime's symbols to the program (clang links
+# no runtime into a shared library)
+SO_DEFS = $(if $(SAN_FLAGS),,-Wl,-z,defs)
+LIB_PIC_OBJS = $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+SL_VERSION := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' include/storelink.h)
+# where `make install` puts the libraries and the header (the .pc file says so)
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+LIBDIR_PC = $(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))
+INCLUDEDIR_PC = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+# for static linking only: include/storelink.h includes none of their headers,
+# so a program using the shared library needs none of their .pc files
+PC_LIBS_PRIVATE = -llmdb -lcbor -ljansson -linih -lzstd -lmosquitto $(MBED_LIBS) -lm
+
 .PHONY: all clean install deps test demo bench check-clang stress soak
 ifeq ($(TARGET),native)
 all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(BUILD)/storelink-hub
-all: $(BUILD)/$(SO_NAME) $(BUILD)/storelink.pc
+all: $(SO_FILES) $(BUILD)/storelink.pc
 else
-# a device build: the agent, the library and the tests (the hub runs centrally)
-all: $(BUILD)/storelink $(BUILD)/libstorelink.a tests-bin
+# a device build: the agent, the libraries and the tests (the hub runs centrally)
+all: $(BUILD)/storelink $(BUILD)/libstorelink.a $(SO_FILES) tests-bin
 endif
 
 $(BUILD)/obj/%.o: %.c
@@ -215,27 +238,36 @@ $(BUILD)/tests/catalog_feed: $(BUILD)/obj/tests/unit/catalog_feed.o $(BUILD)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstorelink.a $(LDLIBS_ALL)
 
-# the shared library: the same sources built as position-independent code
-# in their own tree (build/pic), soname libstorelink.so.0
-SO_MAJOR = 0
-SO_NAME = libstorelink.so.$(SO_MAJOR)
-LIB_PIC_OBJS = $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+# the shared library: the same sources built as position-independent code in
+# their own tree (build/pic), linked with packaging/libstorelink.map so that it
+# exports the functions of include/storelink.h and nothing else, all in version
+# node STORELINK_1 (tests/cli/81-abi.t); -z defs: every symbol it needs comes
+# from the libraries it names.  The real file libstorelink.so.$(SO_VERSION) with
+# the usual links libstorelink.so.$(SO_MAJOR) (the soname, what programs load)
+# and libstorelink.so (what -lstorelink finds).
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
-$(BUILD)/$(SO_NAME): $(LIB_PIC_OBJS)
-	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SO_NAME) -o $@ $^ $(LDLIBS_ALL)
-	ln -sf $(SO_NAME) $(BUILD)/libstorelink.so
+$(BUILD)/$(SO_FILE): $(LIB_PIC_OBJS) $(SO_MAP)
+	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=$(SO_MAP) \
+	    $(SO_DEFS) -o $@ $(LIB_PIC_OBJS) $(LDLIBS_ALL)
+$(BUILD)/$(SO_NAME): $(BUILD)/$(SO_FILE)
+	ln -sf $(SO_FILE) $@
+$(BUILD)/libstorelink.so: $(BUILD)/$(SO_NAME)
+	ln -sf $(SO_NAME) $@
+# the pkg-config file: $(call sl_pc,PREFIX,LIBDIR,INCLUDEDIR) with packaging/storelink.pc.in
+# on stdin; `make install` writes its own (PREFIX and LIBDIR are the install's)
+sl_pc = sed -e 's|@PREFIX@|$(1)|' -e 's|@LIBDIR@|$(2)|' -e 's|@INCLUDEDIR@|$(3)|' \
+            -e 's|@VERSION@|$(SL_VERSION)|' -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|'
 $(BUILD)/storelink.pc: packaging/storelink.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define SL_VERSION "\(.*\)"/\1/p' include/storelink.h)|' \
-	    -e 's|@LIBS_PRIVATE@|$(MBED_LIBS) -lm|' $< > $@
+	$(call sl_pc,$(PREFIX),$(LIBDIR_PC),$(INCLUDEDIR_PC)) < $< > $@
 -include $(LIB_PIC_OBJS:.o=.d)
 
 # ingest-socket test client and the POS example, linked against the shared library
-$(BUILD)/tests/ingest_client: $(BUILD)/obj/tests/unit/ingest_client.o $(BUILD)/$(SO_NAME)
+$(BUILD)/tests/ingest_client: $(BUILD)/obj/tests/unit/ingest_client.o $(SO_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lstorelink -Wl,-rpath,'$$ORIGIN/..'
-$(BUILD)/examples/pos_minimal: docs/examples/pos_minimal.c include/storelink.h $(BUILD)/$(SO_NAME)
+$(BUILD)/examples/pos_minimal: docs/examples/pos_minimal.c include/storelink.h $(SO_FILES)
 	@mkdir -p $(dir $@)
 	$(CC) $(SL_LDFLAGS) $(LDFLAGS) $(CFLAGS) -std=c11 -Wall -Wextra -Werror -Iinclude -o $@ $< \
 	    -L$(BUILD) -lstorelink -Wl,-rpath,'$$ORIGIN/..'
@@ -312,16 +344,19 @@ check-clang:
 	$(MAKE) CC=clang BUILD=build/clang all tests-bin
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
 	           $(DESTDIR)/etc/storelink
 	install -m 0755 $(BUILD)/storelink $(DESTDIR)$(PREFIX)/bin/storelink
 	install -m 0755 $(BUILD)/storelink-hub $(DESTDIR)$(PREFIX)/bin/storelink-hub
-	install -m 0644 include/storelink.h $(DESTDIR)$(PREFIX)/include/storelink.h
-	install -m 0644 $(BUILD)/libstorelink.a $(DESTDIR)$(PREFIX)/lib/libstorelink.a
-	install -m 0755 $(BUILD)/$(SO_NAME) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
-	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libstorelink.so
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0644 $(BUILD)/storelink.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/storelink.pc
+	install -m 0644 include/storelink.h $(DESTDIR)$(INCLUDEDIR)/storelink.h
+	install -m 0644 $(BUILD)/libstorelink.a $(DESTDIR)$(LIBDIR)/libstorelink.a
+	install -m 0644 $(BUILD)/$(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libstorelink.so
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	$(call sl_pc,$(PREFIX),$(LIBDIR_PC),$(INCLUDEDIR_PC)) < packaging/storelink.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/storelink.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/storelink.pc
 	install -m 0644 docs/storelink.conf.sample $(DESTDIR)/etc/storelink/storelink.conf.sample
 
 clean:
@@ -427,7 +462,9 @@ $(BUILD)/fuzz/mkseeds: $(BUILD)/obj/tests/fuzz/mkseeds.o $(APP_OBJS) $(BUILD)/li
 # --- Debian package and footprint (README, "Package and service") --------------
 # make deb [TARGET=armhf|arm64]   $(BUILD)/storelink_<version>_<arch>.deb: the stripped
 #                                 agent, /etc/storelink/storelink.conf (a conffile), the
-#                                 systemd unit, the sysusers.d file and the docs
+#                                 systemd unit, the sysusers.d file and the docs; and for
+#                                 POS programs libstorelink.so.1 (+ the .so link), the
+#                                 header and storelink.pc in /usr/lib/<multiarch>
 # make size                       stripped size and needed libraries, per SIZE_TARGETS
 # Depends comes from the binary's NEEDED entries (packaging/depends.sh with
 # packaging/shlibs.map), so it is right for cross targets too.
@@ -435,21 +472,27 @@ $(BUILD)/fuzz/mkseeds: $(BUILD)/obj/tests/fuzz/mkseeds.o $(APP_OBJS) $(BUILD)/li
 STRIP ?= $(CROSS_COMPILE)strip
 READELF ?= readelf
 DEB_ARCH ?= $(if $(filter native,$(TARGET)),$(shell dpkg --print-architecture 2>/dev/null),$(TARGET))
-SL_VERSION := $(shell sed -n 's/^\#define SL_VERSION "\(.*\)"/\1/p' include/storelink.h)
 DEB_ROOT = $(BUILD)/deb/root
+# Debian's library directory for DEB_ARCH (arm-linux-gnueabihf for armhf)
+DEB_MULTIARCH ?= $(or $(TRIPLET),$(shell dpkg-architecture -a$(DEB_ARCH) -qDEB_HOST_MULTIARCH 2>/dev/null),\
+                      $(shell $(CC) -print-multiarch 2>/dev/null))
+DEB_LIBDIR = usr/lib/$(DEB_MULTIARCH)
 DEB_FILE = $(BUILD)/storelink_$(SL_VERSION)_$(DEB_ARCH).deb
 DEB_DOCS = README.md docs/ARCHITECTURE.md docs/BROKER.md docs/CLI.md docs/PROTOCOL.md \
            docs/storelink.conf.sample
 
 deb: $(DEB_FILE)
 
-$(DEB_FILE): $(BUILD)/storelink $(wildcard packaging/*) $(DEB_DOCS)
+$(DEB_FILE): $(BUILD)/storelink $(BUILD)/$(SO_FILE) include/storelink.h $(wildcard packaging/*) Makefile \
+             $(DEB_DOCS)
 	@test -n "$(DEB_ARCH)" || { echo "make deb: no Debian architecture (set DEB_ARCH=)" >&2; exit 2; }
+	@test -n "$(DEB_MULTIARCH)" || { echo "make deb: no multiarch directory (set DEB_MULTIARCH=)" >&2; exit 2; }
 	rm -rf $(BUILD)/deb
 	install -d -m 0755 $(DEB_ROOT)/DEBIAN $(DEB_ROOT)/usr/bin $(DEB_ROOT)/etc/storelink \
 	    $(DEB_ROOT)/lib/systemd/system $(DEB_ROOT)/usr/lib/sysusers.d \
-	    $(DEB_ROOT)/usr/share/doc/storelink/examples
-	$(STRIP) --strip-unneeded -o $(DEB_ROOT)/usr/bin/storelink $(BUILD)/storelink
+	    $(DEB_ROOT)/usr/share/doc/storelink/examples \
+	    $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig $(DEB_ROOT)/usr/include
+	$(STRIP) --strip-unneeded -R .comment -o $(DEB_ROOT)/usr/bin/storelink $(BUILD)/storelink
 	chmod 0755 $(DEB_ROOT)/usr/bin/storelink
 	install -m 0644 docs/storelink.conf.sample $(DEB_ROOT)/etc/storelink/storelink.conf
 	install -m 0644 packaging/storelink.service $(DEB_ROOT)/lib/systemd/system/storelink.service
@@ -458,11 +501,32 @@ $(DEB_FILE): $(BUILD)/storelink $(wildcard packaging/*) $(DEB_DOCS)
 	install -m 0644 packaging/scanners.conf $(DEB_ROOT)/usr/share/doc/storelink/examples/
 	install -m 0644 packaging/conffiles $(DEB_ROOT)/DEBIAN/conffiles
 	install -m 0755 packaging/postinst packaging/prerm packaging/postrm $(DEB_ROOT)/DEBIAN/
-	deps=$$(READELF=$(READELF) packaging/depends.sh $(BUILD)/storelink) && \
+	$(STRIP) --strip-unneeded -R .comment -o $(DEB_ROOT)/$(DEB_LIBDIR)/$(SO_FILE) $(BUILD)/$(SO_FILE)
+	chmod 0644 $(DEB_ROOT)/$(DEB_LIBDIR)/$(SO_FILE)
+	ln -s $(SO_FILE) $(DEB_ROOT)/$(DEB_LIBDIR)/$(SO_NAME)
+	ln -s $(SO_NAME) $(DEB_ROOT)/$(DEB_LIBDIR)/libstorelink.so
+	install -m 0644 include/storelink.h $(DEB_ROOT)/usr/include/storelink.h
+	$(call sl_pc,/usr,$${exec_prefix}/lib/$(DEB_MULTIARCH),$${prefix}/include) < packaging/storelink.pc.in \
+	    > $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig/storelink.pc
+	chmod 0644 $(DEB_ROOT)/$(DEB_LIBDIR)/pkgconfig/storelink.pc
+# a program built against libstorelink.so.1 gets "Depends: storelink (>= version)"
+# from dpkg-shlibdeps (shlibs; symbols: every STORELINK_1 symbol since this
+# version); ldconfig runs through the trigger
+	printf 'libstorelink %s storelink (>= %s)\n' $(SO_MAJOR) $(SL_VERSION) > $(DEB_ROOT)/DEBIAN/shlibs
+	printf '%s storelink #MINVER#\n* Build-Depends-Package: storelink\n (symver)STORELINK_1 %s\n' \
+	    $(SO_NAME) $(SL_VERSION) \
+	    > $(DEB_ROOT)/DEBIAN/symbols
+	install -m 0644 packaging/triggers $(DEB_ROOT)/DEBIAN/triggers
+	chmod 0644 $(DEB_ROOT)/DEBIAN/shlibs $(DEB_ROOT)/DEBIAN/symbols
+	deps=$$(READELF=$(READELF) packaging/depends.sh $(BUILD)/storelink $(BUILD)/$(SO_FILE)) && \
 	size=$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1) && \
 	sed -e "s/@VERSION@/$(SL_VERSION)/" -e "s/@ARCH@/$(DEB_ARCH)/" -e "s/@SIZE@/$$size/" \
 	    -e "s/@DEPENDS@/$$deps/" packaging/control.in > $(DEB_ROOT)/DEBIAN/control
 	find $(DEB_ROOT) -type d -exec chmod 0755 {} +
+# md5sums, for dpkg --verify: every file but the conffiles (dpkg keeps their sums itself)
+	cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | \
+	    xargs -0 md5sum | awk 'NR == FNR { c[substr($$0, 2)]; next } !(substr($$0, 35) in c)' \
+	    $(CURDIR)/packaging/conffiles - > DEBIAN/md5sums && chmod 0644 DEBIAN/md5sums
 	dpkg-deb --build --root-owner-group $(DEB_ROOT) $@
 
 SIZE_TARGETS ?= native armhf arm64

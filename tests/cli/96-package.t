@@ -4,11 +4,15 @@
 # conffile, the systemd unit (hardening directives, Type=notify with a
 # watchdog, checked by systemd-analyze verify where it works), the
 # sysusers.d file and the docs; Depends names the libraries it links; the
-# installed binary runs.  Under make cross-test the package is the
-# target's, and the binary runs through $SL_RUN (qemu-user).
+# installed binary runs.  It also holds what a POS program builds against:
+# libstorelink.so.1 (+ links), storelink.h and storelink.pc in
+# /usr/lib/<multiarch>; a small program compiled from the extracted package
+# alone (pkg-config pointed into it) records an event and reads it back.
+# Under make cross-test the package is the target's, and the binaries run
+# through $SL_RUN (qemu-user).
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-plan 33
+plan 50
 skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $1"; }
 
 target=${SL_TARGET:-native}
@@ -42,7 +46,7 @@ done
 is "$missing" "" "control: Depends names the package of every NEEDED library"
 like "$deps" "libc6 \(>= 2\.[0-9]+\)" "control: libc6 with a minimum version"
 like "$deps" "liblmdb0.*libmbedcrypto7" "control: liblmdb0 ... libmbedcrypto7"
-dpkg-deb -c "$deb" | grep -q '/usr/share/doc/storelink/examples/scanners.conf$'
+dpkg-deb -c "$deb" | grep '/usr/share/doc/storelink/examples/scanners.conf$' > /dev/null
 ok $? "the scanner drop-in example is shipped"
 like "$deps" "(^|, )tzdata(,|$)" "control: Depends has tzdata (business days in the store's time zone)"
 # dpkg-shlibdeps (dpkg-dev) reads the host's dpkg database: native only
@@ -112,6 +116,136 @@ else
         ok $? "systemd-analyze verify: no errors or warnings"
         [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/#   /'
     fi
+fi
+
+# the library and the developer pieces (a POS program's build)
+ma=$(dpkg-architecture -a"$arch" -qDEB_HOST_MULTIARCH 2>/dev/null)
+lib=usr/lib/$ma
+[ -n "$ma" ] && [ -f "$TMP/root/$lib/libstorelink.so.1.0.0" ] && [ ! -L "$TMP/root/$lib/libstorelink.so.1.0.0" ] &&
+    [ "$(mode "$lib/libstorelink.so.1.0.0")" = 644 ]
+ok $? "$lib/libstorelink.so.1.0.0, a file, 0644"
+is "$(readlink "$TMP/root/$lib/libstorelink.so.1") $(readlink "$TMP/root/$lib/libstorelink.so")" \
+    "libstorelink.so.1.0.0 libstorelink.so.1" "links libstorelink.so.1 -> .so.1.0.0 and libstorelink.so -> .so.1"
+[ "$(mode usr/include/storelink.h)" = 644 ] && cmp -s "$TMP/root/usr/include/storelink.h" "$ROOT/include/storelink.h"
+ok $? "usr/include/storelink.h 0644, the project's header"
+is "$(mode "$lib/pkgconfig/storelink.pc")" 644 "$lib/pkgconfig/storelink.pc 0644"
+pso=$TMP/root/$lib/libstorelink.so.1.0.0
+[ "$(LC_ALL=C readelf -d "$pso" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')" = libstorelink.so.1 ] &&
+    ! LC_ALL=C readelf -S "$pso" | grep -Eq '\.symtab|\.debug_' &&
+    LC_ALL=C readelf --dyn-syms -W "$pso" | grep -q ' sl_strerror@@STORELINK_1$'
+ok $? "the packaged library: soname libstorelink.so.1, stripped, exports sl_strerror@@STORELINK_1"
+is "$(cat "$TMP/ctrl/shlibs")" "libstorelink 1 storelink (>= $version)" \
+    "shlibs: programs linked to libstorelink.so.1 depend on storelink"
+like "$(cat "$TMP/ctrl/triggers")" "^activate-noawait ldconfig$" "triggers: ldconfig"
+is "$(grep -v '^\*' "$TMP/ctrl/symbols")" "libstorelink.so.1 storelink #MINVER#
+ (symver)STORELINK_1 $version" "symbols: every STORELINK_1 symbol since $version"
+# md5sums (dpkg --verify): every shipped file but the conffile, each sum right
+(cd "$TMP/root" && md5sum -c --quiet "$TMP/ctrl/md5sums") > "$TMP/md5.log" 2>&1 &&
+    [ "$(wc -l < "$TMP/ctrl/md5sums")" -eq "$(find "$TMP/root" -type f ! -path "$TMP/root/etc/*" | wc -l)" ]
+ok $? "md5sums: each file but the conffile, sums match"
+# lintian (not in toolchain/deps.sh: ~70 perl packages): the library tags only;
+# the two that come from shipping the library in the storelink package itself
+# (not libstorelink1 / libstorelink-dev) are expected, see packaging notes
+if command -v lintian > /dev/null 2>&1; then
+    lintian --tag-display-limit 0 -I "$deb" > "$TMP/lintian.log" 2>&1
+    is "$(grep -E 'shlib|shared-lib|ldconfig|symbols|soname|pkg-config|md5sum|unneeded-section' "$TMP/lintian.log" |
+          grep -Ev 'package-name-doesnt-match-sonames|link-to-shared-library-in-wrong-package' | tr '\n' ' ')" "" \
+        "lintian: no library, symbols, pkg-config or md5sums tags"
+    sed 's/^/#   /' "$TMP/lintian.log"
+else
+    skip "lintian not installed"
+fi
+
+# pkg-config and the compiler see the extracted package only
+pc() { PKG_CONFIG_SYSROOT_DIR=$TMP/root PKG_CONFIG_LIBDIR=$TMP/root/$lib/pkgconfig PKG_CONFIG_PATH='' \
+       pkg-config "$@"; }
+is "$(pc --modversion storelink 2>&1)" "$version" "pkg-config --modversion storelink (the package's .pc)"
+is "$(pc --cflags --libs storelink 2>&1 | sed 's/ *$//')" "-I$TMP/root/usr/include -L$TMP/root/$lib -lstorelink" \
+    "pkg-config --cflags --libs storelink: the package's directories"
+cat > "$TMP/prog.c" <<'EOF'
+/* a POS program built against the extracted package */
+#include <stdio.h>
+#include <stdlib.h>
+#include <storelink.h>
+
+int main(int argc, char **argv)
+{
+    sl_event *ev = malloc(sizeof *ev);
+    sl_record *rec = malloc(sizeof *rec);
+    sl_journal *j = NULL;
+    sl_problem p = {"", ""};
+    sl_status st = SL_STATUS_DUPLICATE;
+    uint64_t seq = 0;
+    int64_t total = 0;
+    int rc = SL_ERR_NOMEM;
+
+    if (argc != 2)
+        return 2;
+    printf("%s\n", sl_strerror(SL_ERR_FULL));
+    if (ev != NULL && rec != NULL) {
+        sl_event_init(ev, SL_KIND_SALE, "PKG-1");
+        snprintf(ev->currency, sizeof ev->currency, "EUR");
+        rc = sl_event_add_line(ev, "4006381333931", 2000, 199, 0, 0);
+    }
+    if (rc == SL_OK)
+        rc = sl_event_add_tender(ev, "cash", 398);
+    if (rc == SL_OK)
+        rc = sl_journal_open(&j, argv[1], NULL);
+    if (rc == SL_OK)
+        rc = sl_journal_record(j, ev, &seq, &st, &p);
+    if (rc == SL_OK) {
+        printf("recorded seq %llu %s\n", (unsigned long long)seq,
+               st == SL_STATUS_RECORDED ? "new" : "duplicate");
+        rc = sl_journal_get(j, seq, rec);
+    }
+    if (rc == SL_OK)
+        rc = sl_event_total(&rec->ev, &total);
+    if (rc == SL_OK)
+        printf("read back %s %s qty %lld total %lld\n", rec->ev.txn_id, rec->ev.lines[0].sku,
+               (long long)rec->ev.lines[0].qty_milli, (long long)total);
+    else
+        fprintf(stderr, "prog: %s %s %s\n", sl_strerror(rc), p.field, p.reason);
+    sl_journal_close(j);
+    free(rec);
+    free(ev);
+    return rc == SL_OK ? 0 : 1;
+}
+EOF
+case $target in
+native) tcc="${CC:-cc}" ;;
+armhf) tcc="arm-linux-gnueabihf-gcc --sysroot=${SL_SYSROOT:-}" ;;
+arm64) tcc="aarch64-linux-gnu-gcc --sysroot=${SL_SYSROOT:-}" ;;
+*) tcc="" ;;
+esac
+# shellcheck disable=SC2086 # tcc is a command with its options
+if [ -n "$tcc" ] && command -v ${tcc%% *} >/dev/null 2>&1; then
+    # shellcheck disable=SC2046,SC2086 # pkg-config's words
+    $tcc -std=c11 -Wall -Wextra -Werror $(pc --cflags storelink) -o "$TMP/prog" "$TMP/prog.c" \
+        $(pc --libs storelink) > "$TMP/cc.log" 2>&1
+    ok $? "compile and link a program with the package's header, .pc and library"
+    sed 's/^/#   /' "$TMP/cc.log"
+    needed=$(LC_ALL=C readelf -d "$TMP/prog" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' | tr '\n' ' ')
+    vneed=$(LC_ALL=C readelf -V "$TMP/prog" | grep -o 'Name: STORELINK_1 ' | head -n 1)
+    like "$needed/$vneed" "(^| )libstorelink\.so\.1 .*/Name: STORELINK_1 $" \
+        "the program needs libstorelink.so.1, symbol version STORELINK_1"
+    mkdir -p "$TMP/pstate"
+    # shellcheck disable=SC2086
+    got=$(LD_LIBRARY_PATH=$TMP/root/$lib ${SL_RUN:-} "$TMP/prog" "$TMP/pstate" 2>&1)
+    is "$got" "journal full (max_db_mb reached)
+recorded seq 1 new
+read back PKG-1 4006381333931 qty 2000 total 398" "the program runs on the package's library: sl_strerror, record, read back"
+    # shellcheck disable=SC2086
+    got=$(STORELINK_CONFIG='' ${SL_RUN:-} "$TMP/root/usr/bin/storelink" --config "$TMP/none.conf" \
+          --state-dir "$TMP/pstate" journal show 1 --json 2>&1)
+    like "$got" '"txn_id":"PKG-1"' "the packaged storelink reads the record the program wrote"
+    if [ "$target" = native ]; then
+        like "$(LD_LIBRARY_PATH=$TMP/root/$lib ldd "$TMP/prog" | grep libstorelink)" \
+            "=> $TMP/root/$lib/libstorelink\.so\.1 " "the program loads the package's libstorelink.so.1"
+    else
+        skip "ldd: native only"
+    fi
+else
+    for n in 1 2 3 4 5; do skip "no C compiler for $target ($tcc, check $n)"; done
 fi
 
 # the installed binary runs (under qemu-user for a cross target)

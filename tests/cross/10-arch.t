@@ -1,11 +1,12 @@
 #!/bin/sh
 # The cross-built binaries are really for the target (ELF header read byte by
-# byte, and `file`), and they are what the other tests ran: storelink and the
-# test binaries reached through the qemu wrappers of tests/run.sh. A build that
-# silently came out native fails here.
+# byte, and `file`), so are libstorelink.a's objects and libstorelink.so, and
+# they are what the other tests ran: storelink and the test binaries reached
+# through the qemu wrappers of tests/run.sh. A build that silently came out
+# native fails here.
 # Env (make cross-test): SL_TARGET, SL_REAL_BUILD, SL_RUN, SL_BIN.
 . "$(dirname "$0")/../cli/lib.sh"
-plan 11
+plan 12
 
 if [ -z "${SL_TARGET:-}" ] || [ -z "${SL_REAL_BUILD:-}" ]; then
     echo "Bail out! run through make cross-test (SL_TARGET, SL_REAL_BUILD unset)"
@@ -66,6 +67,7 @@ for f in "$TMP"/ar/*.o; do
 done
 diag "libstorelink.a: $n objects"
 is "${bad:-none}" none "every object in libstorelink.a is $SL_TARGET"
+is "$(elf_id "$SL_REAL_BUILD/libstorelink.so.1.0.0")" "$want" "libstorelink.so.1.0.0 is $SL_TARGET"
 
 # what the CLI tests ran as "$SL_BIN": the target binary under qemu
 like "$(cat "$SL_BIN")" "exec .*qemu-run\.sh $SL_TARGET $bin " "SL_BIN runs $bin through cross/qemu-run.sh"
