@@ -79,16 +79,6 @@ static void err(const char *fmt, ...)
     fprintf(stderr, "storelink-hub: %s\n", msg);
 }
 
-int hub_cli_open_db(const hub_config *cfg, hub_store **st)
-{
-    int rc = hub_store_open(st, cfg->db_path, HUB_STORE_READONLY);
-    if (rc == SL_ERR_NOT_FOUND)
-        err("no database at %s (has the hub run yet?)", cfg->db_path);
-    else if (rc != SL_OK)
-        err("cannot open database %s: %s", cfg->db_path, sl_strerror(rc));
-    return rc;
-}
-
 static int parse_i64(const char *opt, const char *s, int64_t *out)
 {
     char *end;

@@ -384,6 +384,18 @@ static void print_line(const char *line, void *ctx)
     json_array_append_new(p->arr, json_string(line));
 }
 
+int hub_cli_open_db(const hub_config *cfg, hub_store **st)
+{
+    int rc = hub_store_open(st, cfg->db_path, HUB_STORE_READONLY);
+    if (rc == SL_ERR_NOT_FOUND)
+        fprintf(stderr, "storelink-hub: no database at %s (has the hub run yet?)\n",
+                cfg->db_path);
+    else if (rc != SL_OK)
+        fprintf(stderr, "storelink-hub: cannot open database %s: %s\n", cfg->db_path,
+                sl_strerror(rc));
+    return rc;
+}
+
 int hub_cmd_reconcile(const hub_config *cfg, int argc, char **argv)
 {
     hub_day_args a;
