@@ -112,6 +112,8 @@ APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record
            agent/control.c agent/metrics.c agent/cli_ctl.c
 # the ingest socket (issue 6): server in the daemon, client in libstorelink
 APP_SRCS += agent/ingest_sock.c
+# the unix-socket server under the control and ingest sockets
+APP_SRCS += agent/sockserv.c
 LIB_SRCS += agent/client.c
 # barcode-scanner drivers (drivers/) and their config and CLI (issue 6)
 DRIVER_SRCS = drivers/framing.c drivers/barcode.c drivers/scanmode.c drivers/reader.c \
