@@ -153,6 +153,7 @@ UNIT_TESTS += test_bizday
 UNIT_TESTS += test_control
 UNIT_TESTS += test_epoch
 UNIT_TESTS += test_ingest
+UNIT_TESTS += test_sockserv
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
