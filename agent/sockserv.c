@@ -27,7 +27,6 @@ struct sl__sockserv {
     char path[SL_SOCKSERV_PATH_MAX + 1];
     unsigned self_uid;
     unsigned uids[SL_SOCKSERV_MAX_IDS], gids[SL_SOCKSERV_MAX_IDS];
-    size_t n_uids, n_gids;
     sl__sockserv_cfg cfg;   /* path, uids and gids point into this struct */
     sl__sockserv_ops ops;
     sl__sockserv_conn *cl;  /* cfg.max_clients slots */
@@ -75,8 +74,6 @@ int sl__sockserv_open(sl__sockserv **out, const sl__sockserv_cfg *cfg,
         memcpy(s->uids, cfg->uids, cfg->n_uids * sizeof s->uids[0]);
     if (cfg->n_gids)
         memcpy(s->gids, cfg->gids, cfg->n_gids * sizeof s->gids[0]);
-    s->n_uids = cfg->n_uids;
-    s->n_gids = cfg->n_gids;
     s->cfg = *cfg;
     s->cfg.path = s->path;
     s->cfg.uids = s->uids;
@@ -207,11 +204,12 @@ static int accept_one(sl__sockserv *s)
     if (sl_plat_peer_cred(fd, &p.pid, &p.uid, &gid) == SL_OK) {
         /* groups only matter when groups are allowed; an unreadable list
          * simply counts as no supplementary groups (it can only refuse) */
-        if (s->n_gids > 0 && sl_plat_pid_groups(p.pid, groups, SL_SOCKSERV_MAX_GROUPS, &ng) != SL_OK)
+        if (s->cfg.n_gids > 0 &&
+            sl_plat_pid_groups(p.pid, groups, SL_SOCKSERV_MAX_GROUPS, &ng) != SL_OK)
             ng = 0;
         p.gid = gid;
         p.allowed = sl__sockserv_peer_allowed(p.uid, gid, groups, ng, s->self_uid, s->uids,
-                                              s->n_uids, s->gids, s->n_gids);
+                                              s->cfg.n_uids, s->gids, s->cfg.n_gids);
     }
     sl__sockserv_conn *c = NULL;
     for (int i = 0; i < s->cfg.max_clients && c == NULL; i++)
