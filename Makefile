@@ -112,6 +112,8 @@ APP_SRCS = agent/json_event.c agent/config.c agent/cli_common.c agent/cli_record
            agent/control.c agent/metrics.c agent/cli_ctl.c
 # the ingest socket (issue 6): server in the daemon, client in libstorelink
 APP_SRCS += agent/ingest_sock.c
+# the unix-socket server under the control and ingest sockets
+APP_SRCS += agent/sockserv.c
 LIB_SRCS += agent/client.c
 # barcode-scanner drivers (drivers/) and their config and CLI (issue 6)
 DRIVER_SRCS = drivers/framing.c drivers/barcode.c drivers/scanmode.c drivers/reader.c \
@@ -151,6 +153,7 @@ UNIT_TESTS += test_bizday
 UNIT_TESTS += test_control
 UNIT_TESTS += test_epoch
 UNIT_TESTS += test_ingest
+UNIT_TESTS += test_sockserv
 UNIT_BINS = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 

@@ -5,47 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "control.h"
+#include "sockserv.h"
 #include "storelink.h"
 
-struct client {
-    int fd;                 /* -1: free slot */
-    long pid;
-    unsigned uid;
-    int tail;               /* following events */
-    int closing;            /* close once the output is flushed */
-    size_t in_len;
-    char in[SL_CONTROL_LINE_MAX];
-    char *out;              /* queued output, at most SL_CONTROL_OUT_MAX */
-    size_t out_len, out_cap;
-};
-
 struct sl__control {
-    int lfd;
-    char path[108];
+    sl__sockserv *srv;
     long admin_gid;         /* -1: no admin group */
-    unsigned self_uid;
     sl__control_ops ops;
-    struct client cl[SL_CONTROL_MAX_CLIENTS];
-    /* which pollfd slot belongs to what, from the last sl__control_pollfds */
-    int slot_of[SL_CONTROL_MAX_CLIENTS];
-    int lslot;
+    int tail[SL_CONTROL_MAX_CLIENTS];   /* per slot: following events */
 };
 
 int sl__control_peer_allowed(unsigned uid, unsigned gid, const unsigned *groups, size_t n,
                              unsigned self_uid, long admin_gid)
 {
-    if (uid == 0 || uid == self_uid)
-        return 1;
-    if (admin_gid < 0)
-        return 0;
-    if (gid == (unsigned)admin_gid)
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        if (groups[i] == (unsigned)admin_gid)
-            return 1;
-    return 0;
+    unsigned g = (unsigned)admin_gid;
+    return sl__sockserv_peer_allowed(uid, gid, groups, n, self_uid, NULL, 0, &g, admin_gid >= 0);
 }
 
 int sl__control_parse_line(const char *line, size_t len, int *cmd, char *err, size_t errsz)
@@ -127,45 +102,15 @@ const char *sl__control_error_class(const char *d)
     return "error";
 }
 
-static void drop(struct client *k)
+/* Queue one line (newline added); SL_ERR_FULL when the client's output
+ * limit is reached. */
+static int queue_line(sl__sockserv_conn *k, const char *json)
 {
-    sl_plat_close(k->fd);
-    free(k->out);
-    memset(k, 0, sizeof *k);
-    k->fd = -1;
+    int rc = sl__sockserv_send(k, json, strlen(json));
+    return rc == SL_OK ? sl__sockserv_send(k, "\n", 1) : rc;
 }
 
-/* Queue bytes; 0 when the client's output limit is reached. */
-static int queue(struct client *k, const char *s, size_t n)
-{
-    void *out = k->out;
-    int ok = sl__buf_append(&out, &k->out_len, &k->out_cap, s, n, SL_CONTROL_OUT_MAX);
-    k->out = out;
-    return ok;
-}
-
-static int queue_line(struct client *k, const char *json)
-{
-    return queue(k, json, strlen(json)) && queue(k, "\n", 1);
-}
-
-/* Write what the socket takes now; 0 when the client is gone. */
-static int flush(struct client *k)
-{
-    while (k->out_len > 0) {
-        size_t put;
-        int rc = sl_plat_sock_write(k->fd, k->out, k->out_len, &put);
-        if (rc == SL_ERR_BUSY)
-            return 1;
-        if (rc != SL_OK || put == 0)
-            return 0;
-        memmove(k->out, k->out + put, k->out_len - put);
-        k->out_len -= put;
-    }
-    return !k->closing;
-}
-
-static void error_line(struct client *k, const char *msg)
+static void error_line(sl__sockserv_conn *k, const char *msg)
 {
     char line[512];
     json_t *o = json_pack("{s:s}", "error", msg);
@@ -173,7 +118,78 @@ static void error_line(struct client *k, const char *msg)
     snprintf(line, sizeof line, "%s", t ? t : "{\"error\":\"out of memory\"}");
     free(t);
     json_decref(o);
-    queue_line(k, line);
+    (void)queue_line(k, line);   /* a full queue: the client does not read anyway */
+}
+
+static int admit(void *ctx, const sl__sockserv_peer *p, int slot, char *bye, size_t byesz)
+{
+    sl__control *c = ctx;
+    if (!p->allowed) {
+        sl_plat_log(SL_LOG_WARNING, "control: refused uid %u (pid %ld): not root, not the "
+                    "daemon's user%s", p->uid, p->pid,
+                    c->admin_gid >= 0 ? " and not in admin_group" : ", no admin_group set");
+        snprintf(bye, byesz, "{\"error\":\"not authorized\",\"uid\":%u,\"hint\":\"run as "
+                 "root or the daemon's user, or join admin_group\"}\n", p->uid);
+        return SL_ERR_PERM;
+    }
+    if (slot < 0) {
+        snprintf(bye, byesz, "{\"error\":\"busy: too many control clients\"}\n");
+        return SL_ERR_BUSY;
+    }
+    c->tail[slot] = 0;
+    return SL_OK;
+}
+
+static void handle_line(sl__control *c, sl__sockserv_conn *k, const char *line, size_t len)
+{
+    int cmd = 0;
+    char err[200];
+    if (sl__control_parse_line(line, len, &cmd, err, sizeof err) != SL_OK) {
+        error_line(k, err);
+        return;
+    }
+    char *reply = malloc(SL_CONTROL_REPLY_MAX);
+    if (reply == NULL) {
+        error_line(k, "out of memory");
+        return;
+    }
+    reply[0] = '\0';
+    c->ops.request(c->ops.ctx, cmd, reply, SL_CONTROL_REPLY_MAX);
+    if (cmd == SL_CTL_TAIL)
+        c->tail[sl__sockserv_slot(k)] = 1;
+    if (queue_line(k, reply[0] ? reply : "{\"ok\":true}") != SL_OK)
+        sl__sockserv_finish(k);
+    free(reply);
+}
+
+/* New bytes from a client: answer every complete request line. */
+static int on_data(void *ctx, sl__sockserv_conn *k)
+{
+    sl__control *c = ctx;
+    /* clients send a request and read; end of stream means gone */
+    if (sl__sockserv_eof(k))
+        return SL_ERR_IO;
+    int slot = sl__sockserv_slot(k);
+    for (;;) {
+        size_t len;
+        const uint8_t *in = sl__sockserv_in(k, &len);
+        const uint8_t *nl = sl__sockserv_finishing(k) ? NULL : memchr(in, '\n', len);
+        if (nl == NULL)
+            break;
+        size_t l = (size_t)(nl - in);
+        if (l > 0)
+            handle_line(c, k, (const char *)in, l);
+        /* answering may have sent events to followers, and a follower
+         * that does not keep up (this one, after a `tail`) is dropped */
+        if (sl__sockserv_conn_at(c->srv, slot) != k)
+            return SL_OK;
+        sl__sockserv_consume(k, l + 1);
+    }
+    if (!sl__sockserv_finishing(k) && sl__sockserv_in_full(k)) {
+        error_line(k, "request: longer than 4096 bytes");
+        sl__sockserv_finish(k);
+    }
+    return SL_OK;
 }
 
 int sl__control_open(sl__control **out, const char *path, const char *admin_group,
@@ -182,21 +198,11 @@ int sl__control_open(sl__control **out, const char *path, const char *admin_grou
     sl__control *c = calloc(1, sizeof *c);
     if (c == NULL)
         return SL_ERR_NOMEM;
-    c->lfd = -1;
     c->ops = *ops;
     c->admin_gid = -1;
-    c->self_uid = sl_plat_getuid();
-    for (int i = 0; i < SL_CONTROL_MAX_CLIENTS; i++)
-        c->cl[i].fd = -1;
     int rc = SL_OK;
-    if (strlen(path) >= sizeof c->path) {
-        snprintf(err, errsz, "control_socket: path longer than 107 bytes: %.200s", path);
-        rc = SL_ERR_CONFIG;
-        goto fail;
-    }
-    memcpy(c->path, path, strlen(path) + 1);
+    unsigned gid = 0;
     if (admin_group[0]) {
-        unsigned gid;
         rc = sl_plat_group_gid(admin_group, &gid);
         if (rc != SL_OK) {
             snprintf(err, errsz, "admin_group: %s '%s'",
@@ -207,7 +213,17 @@ int sl__control_open(sl__control **out, const char *path, const char *admin_grou
         }
         c->admin_gid = (long)gid;
     }
-    rc = sl_plat_unix_listen(path, 0660, 16, &c->lfd);
+    /* the admin group is the one group allowed besides root and our uid */
+    sl__sockserv_cfg cfg = {.path = path, .backlog = 16, .max_clients = SL_CONTROL_MAX_CLIENTS,
+                            .in_max = SL_CONTROL_LINE_MAX, .out_max = SL_CONTROL_OUT_MAX,
+                            .gids = &gid, .n_gids = c->admin_gid >= 0};
+    sl__sockserv_ops sops = {.ctx = c, .admit = admit, .data = on_data};
+    rc = sl__sockserv_open(&c->srv, &cfg, &sops);
+    if (rc == SL_ERR_TOO_LARGE) {
+        snprintf(err, errsz, "control_socket: path longer than 107 bytes: %.200s", path);
+        rc = SL_ERR_CONFIG;
+        goto fail;
+    }
     if (rc == SL_ERR_CONFLICT) {
         snprintf(err, errsz, "control socket %s: another storelink daemon is running on this "
                  "state directory", path);
@@ -228,174 +244,52 @@ void sl__control_close(sl__control *c)
 {
     if (c == NULL)
         return;
-    for (int i = 0; i < SL_CONTROL_MAX_CLIENTS; i++)
-        if (c->cl[i].fd >= 0)
-            drop(&c->cl[i]);
-    sl_plat_close(c->lfd);
-    sl_plat_unlink(c->path);
+    sl__sockserv_close(c->srv);
     free(c);
 }
 
 int sl__control_pollfds(sl__control *c, sl_pollfd *fds, int max)
 {
-    int n = 0;
-    c->lslot = -1;
-    if (n < max) {
-        c->lslot = n;
-        fds[n++] = (sl_pollfd){c->lfd, 1, 0, 0, 0, 0};
-    }
-    for (int i = 0; i < SL_CONTROL_MAX_CLIENTS; i++) {
-        c->slot_of[i] = -1;
-        if (c->cl[i].fd < 0 || n >= max)
-            continue;
-        c->slot_of[i] = n;
-        fds[n++] = (sl_pollfd){c->cl[i].fd, 1, c->cl[i].out_len > 0, 0, 0, 0};
-    }
-    return n;
-}
-
-static void accept_one(sl__control *c)
-{
-    int fd;
-    if (sl_plat_unix_accept(c->lfd, &fd) != SL_OK)
-        return;
-    struct client tmp;
-    memset(&tmp, 0, sizeof tmp);
-    tmp.fd = fd;
-    unsigned gid = 0;
-    unsigned groups[SL_CONTROL_MAX_GROUPS];
-    size_t ng = 0;
-    int allowed = 0;
-    if (sl_plat_peer_cred(fd, &tmp.pid, &tmp.uid, &gid) == SL_OK) {
-        /* groups only matter when an admin group is configured; an
-         * unreadable list simply counts as no supplementary groups */
-        if (c->admin_gid >= 0 &&
-            sl_plat_pid_groups(tmp.pid, groups, SL_CONTROL_MAX_GROUPS, &ng) != SL_OK)
-            ng = 0;
-        allowed = sl__control_peer_allowed(tmp.uid, gid, groups, ng, c->self_uid, c->admin_gid);
-    }
-    if (!allowed) {
-        sl_plat_log(SL_LOG_WARNING, "control: refused uid %u (pid %ld): not root, not the "
-                    "daemon's user%s", tmp.uid, tmp.pid,
-                    c->admin_gid >= 0 ? " and not in admin_group" : ", no admin_group set");
-        char line[200];
-        size_t put;
-        snprintf(line, sizeof line, "{\"error\":\"not authorized\",\"uid\":%u,\"hint\":\"run as "
-                 "root or the daemon's user, or join admin_group\"}\n", tmp.uid);
-        /* best effort: a short line fits the empty socket buffer */
-        sl_plat_sock_write(fd, line, strlen(line), &put);
-        sl_plat_close(fd);
-        return;
-    }
-    for (int i = 0; i < SL_CONTROL_MAX_CLIENTS; i++)
-        if (c->cl[i].fd < 0) {
-            c->cl[i] = tmp;
-            return;
-        }
-    static const char busy[] = "{\"error\":\"busy: too many control clients\"}\n";
-    size_t put;
-    sl_plat_sock_write(fd, busy, sizeof busy - 1, &put);
-    sl_plat_close(fd);
-}
-
-static void handle_line(sl__control *c, struct client *k, const char *line, size_t len)
-{
-    int cmd = 0;
-    char err[200];
-    if (sl__control_parse_line(line, len, &cmd, err, sizeof err) != SL_OK) {
-        error_line(k, err);
-        return;
-    }
-    char *reply = malloc(SL_CONTROL_REPLY_MAX);
-    if (reply == NULL) {
-        error_line(k, "out of memory");
-        return;
-    }
-    reply[0] = '\0';
-    c->ops.request(c->ops.ctx, cmd, reply, SL_CONTROL_REPLY_MAX);
-    if (cmd == SL_CTL_TAIL)
-        k->tail = 1;
-    if (!queue_line(k, reply[0] ? reply : "{\"ok\":true}"))
-        k->closing = 1;
-    free(reply);
-}
-
-/* Read what is there; 0 when the client is gone. */
-static int read_client(sl__control *c, struct client *k)
-{
-    for (;;) {
-        size_t got;
-        if (k->in_len == sizeof k->in) {
-            error_line(k, "request: longer than 4096 bytes");
-            k->closing = 1;
-            return 1;
-        }
-        int rc = sl_plat_sock_read(k->fd, k->in + k->in_len, sizeof k->in - k->in_len, &got);
-        if (rc == SL_ERR_BUSY)
-            return 1;
-        if (rc != SL_OK || got == 0)
-            return 0;
-        k->in_len += got;
-        char *nl;
-        while (!k->closing && (nl = memchr(k->in, '\n', k->in_len)) != NULL) {
-            size_t l = (size_t)(nl - k->in);
-            if (l > 0)
-                handle_line(c, k, k->in, l);
-            memmove(k->in, nl + 1, k->in_len - l - 1);
-            k->in_len -= l + 1;
-        }
-        if (k->closing)
-            return 1;
-    }
+    return sl__sockserv_pollfds(c->srv, fds, max);
 }
 
 void sl__control_service(sl__control *c, const sl_pollfd *fds, int n)
 {
-    for (int i = 0; i < SL_CONTROL_MAX_CLIENTS; i++) {
-        struct client *k = &c->cl[i];
-        int s = c->slot_of[i];
-        if (k->fd < 0 || s < 0 || s >= n || fds[s].fd != k->fd)
-            continue;
-        int alive = 1;
-        if (fds[s].readable || fds[s].error)
-            alive = read_client(c, k);
-        if (alive && k->out_len > 0)
-            alive = flush(k);
-        else if (alive && k->closing)
-            alive = 0;
-        if (!alive)
-            drop(k);
-    }
-    if (c->lslot >= 0 && c->lslot < n && fds[c->lslot].readable)
-        for (int i = 0; i < SL_CONTROL_MAX_CLIENTS + 1; i++)
-            accept_one(c);
+    sl__sockserv_service(c->srv, fds, n);
+}
+
+/* A follower: a client that asked for `tail` and is not being closed. */
+static sl__sockserv_conn *tailer(const sl__control *c, int slot)
+{
+    sl__sockserv_conn *k = c->tail[slot] ? sl__sockserv_conn_at(c->srv, slot) : NULL;
+    return k != NULL && !sl__sockserv_finishing(k) ? k : NULL;
 }
 
 int sl__control_tailers(const sl__control *c)
 {
     int n = 0;
     for (int i = 0; c != NULL && i < SL_CONTROL_MAX_CLIENTS; i++)
-        n += c->cl[i].fd >= 0 && c->cl[i].tail && !c->cl[i].closing;
+        n += tailer(c, i) != NULL;
     return n;
 }
 
 void sl__control_broadcast(sl__control *c, const char *json)
 {
     for (int i = 0; c != NULL && i < SL_CONTROL_MAX_CLIENTS; i++) {
-        struct client *k = &c->cl[i];
-        if (k->fd < 0 || !k->tail || k->closing)
+        sl__sockserv_conn *k = tailer(c, i);
+        if (k == NULL)
             continue;
-        if (!queue_line(k, json)) {
+        if (queue_line(k, json) != SL_OK) {
+            const sl__sockserv_peer *p = sl__sockserv_peer_of(k);
             sl_plat_log(SL_LOG_NOTICE, "control: dropped a tail client that does not keep up "
-                        "(uid %u, pid %ld, %d KiB queued)", k->uid, k->pid,
+                        "(uid %u, pid %ld, %d KiB queued)", p->uid, p->pid,
                         SL_CONTROL_OUT_MAX / 1024);
-            drop(k);
+            sl__sockserv_drop(c->srv, k);
             continue;
         }
         /* write now: most lines go straight out, and the loop's poll only
          * asks for writability while something is left */
-        if (!flush(k))
-            drop(k);
+        (void)sl__sockserv_flush(c->srv, k);
     }
 }
 

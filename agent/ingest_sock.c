@@ -5,29 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "codec.h"
 #include "ingest_sock.h"
 #include "json_event.h"
+#include "sockserv.h"
 
 #define IN_MAX (4 + SL_INGEST_FRAME_MAX)   /* > SL_INGEST_LINE_MAX too */
-#define MAX_GROUPS 256
 
-enum { MODE_UNKNOWN = 0, MODE_CBOR = 1, MODE_JSON = 2 };
-
-struct conn {
-    int fd;                 /* -1: free slot */
-    long pid;
-    unsigned uid;
-    int refused;            /* answer the first request with "not allowed", then close */
-    int mode;
-    int eof;                /* the peer closed its side: answer what is buffered, then close */
-    int closing;            /* close once the output is flushed */
-    size_t in_len;
-    uint8_t *in;            /* IN_MAX bytes */
-    uint8_t *out;           /* queued replies, at most SL_INGEST_OUT_MAX */
-    size_t out_len, out_cap;
-};
+enum { MODE_UNKNOWN = 0 };   /* not yet known: no byte read */
 
 /* One request of the batch being formed: an event to record, or an
  * error found before the journal (a frame that does not decode). */
@@ -39,15 +24,9 @@ struct req {
 };
 
 struct sl__ingest {
-    int lfd;
-    char path[108];
+    sl__sockserv *srv;
     sl_journal *j;
-    unsigned self_uid;
-    unsigned uids[SL_INGEST_MAX_IDS], gids[SL_INGEST_MAX_IDS];
-    size_t n_uids, n_gids;
-    struct conn cl[SL_INGEST_MAX_CLIENTS];
-    int slot_of[SL_INGEST_MAX_CLIENTS];
-    int lslot;
+    int mode[SL_INGEST_MAX_CLIENTS];    /* per slot: SL_INGEST_MODE_* or MODE_UNKNOWN */
     /* the batch: pool[i] are reused event buffers (an sl_event is ~23 KiB) */
     sl_event *pool[SL_INGEST_BATCH_MAX];
     const sl_event *evs[SL_INGEST_BATCH_MAX];
@@ -62,38 +41,7 @@ int sl__ingest_peer_allowed(unsigned uid, unsigned gid, const unsigned *groups, 
                             unsigned self_uid, const unsigned *uids, size_t n_uids,
                             const unsigned *gids, size_t n_gids)
 {
-    if (uid == 0 || uid == self_uid)
-        return 1;
-    for (size_t i = 0; i < n_uids; i++)
-        if (uids[i] == uid)
-            return 1;
-    for (size_t i = 0; i < n_gids; i++) {
-        if (gids[i] == gid)
-            return 1;
-        for (size_t k = 0; k < ng; k++)
-            if (groups[k] == gids[i])
-                return 1;
-    }
-    return 0;
-}
-
-static void drop(sl__ingest *g, struct conn *k)
-{
-    (void)g;
-    sl_plat_close(k->fd);
-    free(k->in);
-    free(k->out);
-    memset(k, 0, sizeof *k);
-    k->fd = -1;
-}
-
-/* Queue bytes; 0 when the connection's output limit is reached. */
-static int queue(struct conn *k, const void *s, size_t n)
-{
-    void *out = k->out;
-    int ok = sl__buf_append(&out, &k->out_len, &k->out_cap, s, n, SL_INGEST_OUT_MAX);
-    k->out = out;
-    return ok;
+    return sl__sockserv_peer_allowed(uid, gid, groups, ng, self_uid, uids, n_uids, gids, n_gids);
 }
 
 static const char *err_word(int err)
@@ -112,9 +60,9 @@ static const char *err_word(int err)
 /* Queue one reply in the connection's framing.  A connection whose
  * output is full (it does not read) is closed: we never hold its replies
  * unboundedly, and parsing stops well before this (see room()). */
-static void reply(struct conn *k, const sl__ingest_reply *r)
+static void reply(sl__ingest *g, sl__sockserv_conn *k, const sl__ingest_reply *r)
 {
-    if (k->mode == MODE_JSON) {
+    if (g->mode[sl__sockserv_slot(k)] == SL_INGEST_MODE_JSON) {
         json_t *o;
         if (r->err == SL_OK)
             o = json_pack("{s:I,s:s}", "seq", (json_int_t)r->seq, "status",
@@ -124,8 +72,9 @@ static void reply(struct conn *k, const sl__ingest_reply *r)
                           "field", r->problem.field, "reason", r->problem.reason);
         char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
         const char *line = t ? t : "{\"error\":\"error\",\"code\":5,\"field\":\"\",\"reason\":\"out of memory\"}";
-        if (!queue(k, line, strlen(line)) || !queue(k, "\n", 1))
-            k->closing = 1;
+        if (sl__sockserv_send(k, line, strlen(line)) != SL_OK ||
+            sl__sockserv_send(k, "\n", 1) != SL_OK)
+            sl__sockserv_finish(k);
         free(t);
         json_decref(o);
         return;
@@ -133,270 +82,144 @@ static void reply(struct conn *k, const sl__ingest_reply *r)
     uint8_t buf[4 + SL_INGEST_REPLY_MAX];
     size_t len = 0;
     if (sl__ingest_reply_encode(r, buf + 4, sizeof buf - 4, &len) != SL_OK) {
-        k->closing = 1;
+        sl__sockserv_finish(k);
         return;
     }
     buf[0] = (uint8_t)(len >> 24);
     buf[1] = (uint8_t)(len >> 16);
     buf[2] = (uint8_t)(len >> 8);
     buf[3] = (uint8_t)len;
-    if (!queue(k, buf, len + 4))
-        k->closing = 1;
+    if (sl__sockserv_send(k, buf, len + 4) != SL_OK)
+        sl__sockserv_finish(k);
 }
 
-static void reply_err(struct conn *k, int err, const char *field, const char *reason)
+/* Answer with an error and close: the stream cannot go on after it. */
+static void reply_last(sl__ingest *g, sl__sockserv_conn *k, int err, const sl_problem *pb)
 {
     sl__ingest_reply r;
     memset(&r, 0, sizeof r);
     r.err = err;
-    snprintf(r.problem.field, sizeof r.problem.field, "%s", field);
-    snprintf(r.problem.reason, sizeof r.problem.reason, "%s", reason);
-    reply(k, &r);
+    r.problem = *pb;
+    reply(g, k, &r);
+    sl__sockserv_finish(k);
 }
 
-/* Write what the socket takes now; 0 when the connection is finished. */
-static int flush(struct conn *k)
+static void set_problem(sl_problem *pb, const char *field, const char *reason)
 {
-    while (k->out_len > 0) {
-        size_t put;
-        int rc = sl_plat_sock_write(k->fd, k->out, k->out_len, &put);
-        if (rc == SL_ERR_BUSY)
-            return 1;
-        if (rc != SL_OK || put == 0)
-            return 0;
-        memmove(k->out, k->out + put, k->out_len - put);
-        k->out_len -= put;
-    }
-    return !k->closing;
+    snprintf(pb->field, sizeof pb->field, "%s", field);
+    snprintf(pb->reason, sizeof pb->reason, "%s", reason);
 }
 
-int sl__ingest_open(sl__ingest **out, sl_journal *j, const sl__ingest_cfg *cfg, char *err,
-                    size_t errsz)
+int sl__ingest_frame_next(const uint8_t *in, size_t len, int mode, int eof,
+                          const uint8_t **body, size_t *blen, size_t *used, sl_problem *pb)
 {
-    if (cfg->n_uids > SL_INGEST_MAX_IDS || cfg->n_gids > SL_INGEST_MAX_IDS)
-        return SL_ERR_USAGE;
-    sl__ingest *g = calloc(1, sizeof *g);
-    if (g == NULL)
-        return SL_ERR_NOMEM;
-    g->lfd = -1;
-    g->j = j;
-    g->self_uid = sl_plat_getuid();
-    for (int i = 0; i < SL_INGEST_MAX_CLIENTS; i++)
-        g->cl[i].fd = -1;
-    if (cfg->n_uids)
-        memcpy(g->uids, cfg->uids, cfg->n_uids * sizeof g->uids[0]);
-    if (cfg->n_gids)
-        memcpy(g->gids, cfg->gids, cfg->n_gids * sizeof g->gids[0]);
-    g->batch_max = cfg->batch_max == 0 || cfg->batch_max > SL_INGEST_BATCH_MAX
-                       ? SL_INGEST_BATCH_MAX : cfg->batch_max;
-    g->n_uids = cfg->n_uids;
-    g->n_gids = cfg->n_gids;
-    int rc;
-    if (strlen(cfg->path) >= sizeof g->path) {
-        snprintf(err, errsz, "ingest socket: path longer than 107 bytes: %.200s", cfg->path);
-        rc = SL_ERR_CONFIG;
-        goto fail;
+    if (mode == SL_INGEST_MODE_JSON) {
+        const uint8_t *nl = memchr(in, '\n', len);
+        if (nl == NULL) {
+            if (len < SL_INGEST_LINE_MAX && !eof)
+                return SL_ERR_BUSY;
+            /* no way to find the next line */
+            set_problem(pb, "line", eof ? "truncated: the connection closed before the newline"
+                                        : "longer than 16384 bytes");
+            return SL_ERR_TOO_LARGE;
+        }
+        *body = in;
+        *blen = (size_t)(nl - in);
+        *used = *blen + 1;
+        if (*blen > 0 && in[*blen - 1] == '\r')
+            (*blen)--;
+        return SL_OK;
     }
-    memcpy(g->path, cfg->path, strlen(cfg->path) + 1);
-    rc = sl_plat_unix_listen(g->path, 0660, 64, &g->lfd);
-    if (rc == SL_ERR_CONFLICT) {
-        snprintf(err, errsz, "ingest socket %s: another storelink daemon is running on it",
-                 g->path);
-        goto fail;
+    if (len < 4) {
+        if (!eof)
+            return SL_ERR_BUSY;
+        set_problem(pb, "frame", "truncated length prefix");
+        return SL_ERR_INVALID;
     }
-    if (rc != SL_OK) {
-        snprintf(err, errsz, "ingest socket %s: %s", g->path, sl_strerror(rc));
-        goto fail;
+    uint32_t n = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+    if (n == 0 || n > SL_INGEST_FRAME_MAX) {
+        char why[80];
+        snprintf(why, sizeof why, "length %lu is not 1..%d", (unsigned long)n,
+                 SL_INGEST_FRAME_MAX);
+        set_problem(pb, "frame", why);
+        return SL_ERR_TOO_LARGE;
     }
-    *out = g;
+    if (len < 4 + (size_t)n) {
+        if (!eof)
+            return SL_ERR_BUSY;
+        set_problem(pb, "frame", "truncated: the connection closed inside a frame");
+        return SL_ERR_INVALID;
+    }
+    *body = in + 4;
+    *blen = n;
+    *used = 4 + (size_t)n;
     return SL_OK;
-fail:
-    free(g);
-    return rc;
 }
 
-void sl__ingest_close(sl__ingest *g)
+/* A peer connected (sockserv's admit): a refused peer gets its slot too,
+ * because the answer needs the peer's framing: it goes out on its first
+ * request, and nothing it sends is recorded. */
+static int admit(void *ctx, const sl__sockserv_peer *p, int slot, char *bye, size_t byesz)
 {
-    if (g == NULL)
-        return;
-    for (int i = 0; i < SL_INGEST_MAX_CLIENTS; i++)
-        if (g->cl[i].fd >= 0)
-            drop(g, &g->cl[i]);
-    for (int i = 0; i < SL_INGEST_BATCH_MAX; i++)
-        free(g->pool[i]);
-    sl_plat_close(g->lfd);
-    sl_plat_unlink(g->path);
-    free(g);
-}
-
-int sl__ingest_pollfds(sl__ingest *g, sl_pollfd *fds, int max)
-{
-    int n = 0;
-    g->lslot = -1;
-    if (n < max) {
-        g->lslot = n;
-        fds[n++] = (sl_pollfd){g->lfd, 1, 0, 0, 0, 0};
-    }
-    for (int i = 0; i < SL_INGEST_MAX_CLIENTS; i++) {
-        struct conn *k = &g->cl[i];
-        g->slot_of[i] = -1;
-        if (k->fd < 0 || n >= max)
-            continue;
-        g->slot_of[i] = n;
-        fds[n++] = (sl_pollfd){k->fd, !k->eof && k->in_len < IN_MAX, k->out_len > 0, 0, 0, 0};
-    }
-    return n;
-}
-
-static void accept_one(sl__ingest *g)
-{
-    int fd;
-    if (sl_plat_unix_accept(g->lfd, &fd) != SL_OK)
-        return;
-    struct conn *k = NULL;
-    for (int i = 0; i < SL_INGEST_MAX_CLIENTS && k == NULL; i++)
-        if (g->cl[i].fd < 0)
-            k = &g->cl[i];
-    if (k == NULL) {
+    sl__ingest *g = ctx;
+    (void)bye;
+    (void)byesz;
+    if (slot < 0) {
         /* no slot: the peer's first read sees the end of the stream; the
          * client library reports it as SL_ERR_BUSY */
         sl_plat_log(SL_LOG_WARNING, "ingest: refused a connection: %d clients connected",
                     SL_INGEST_MAX_CLIENTS);
-        sl_plat_close(fd);
-        return;
+        return SL_ERR_BUSY;
     }
-    memset(k, 0, sizeof *k);
-    k->fd = fd;
-    k->in = malloc(IN_MAX);
-    if (k->in == NULL) {
-        drop(g, k);
-        return;
-    }
-    unsigned gid = 0, groups[MAX_GROUPS];
-    size_t ng = 0;
-    int allowed = 0;
-    if (sl_plat_peer_cred(fd, &k->pid, &k->uid, &gid) == SL_OK) {
-        if (g->n_gids > 0 && sl_plat_pid_groups(k->pid, groups, MAX_GROUPS, &ng) != SL_OK)
-            ng = 0;
-        allowed = sl__ingest_peer_allowed(k->uid, gid, groups, ng, g->self_uid, g->uids,
-                                          g->n_uids, g->gids, g->n_gids);
-    }
-    if (!allowed) {
+    if (!p->allowed) {
         sl_plat_log(SL_LOG_WARNING, "ingest: refused uid %u gid %u (pid %ld): not root, not the "
-                    "daemon's user, not in [ingest] allowed_uids/allowed_gids", k->uid, gid,
-                    k->pid);
+                    "daemon's user, not in [ingest] allowed_uids/allowed_gids", p->uid, p->gid,
+                    p->pid);
         g->st.refused++;
-        /* the answer needs the peer's framing: it goes out on its first
-         * request, and nothing it sends is recorded */
-        k->refused = 1;
     }
+    g->mode[slot] = MODE_UNKNOWN;
+    return SL_OK;
 }
 
 /* Room in the output for a full share of one batch's replies: a client
  * that does not read its replies stops being read (backpressure). */
-static int room(const struct conn *k)
+static int room(const sl__sockserv_conn *k)
 {
-    return k->out_len + (size_t)SL_INGEST_CONN_BATCH_MAX * (SL_INGEST_REPLY_MAX + 4) <=
+    return sl__sockserv_out_len(k) + (size_t)SL_INGEST_CONN_BATCH_MAX * (SL_INGEST_REPLY_MAX + 4) <=
            SL_INGEST_OUT_MAX;
-}
-
-/* Read what is there; 0 when the connection failed. */
-static int read_conn(struct conn *k)
-{
-    while (!k->eof && k->in_len < IN_MAX) {
-        size_t got;
-        int rc = sl_plat_sock_read(k->fd, k->in + k->in_len, IN_MAX - k->in_len, &got);
-        if (rc == SL_ERR_BUSY)
-            return 1;
-        if (rc != SL_OK)
-            return 0;
-        if (got == 0)
-            k->eof = 1;
-        k->in_len += got;
-    }
-    return 1;
-}
-
-static void consume(struct conn *k, size_t n)
-{
-    memmove(k->in, k->in + n, k->in_len - n);
-    k->in_len -= n;
 }
 
 /* Take the next complete request of k into the batch.  1 when one was
  * taken (or answered at once), 0 when none is complete. */
-static int next_request(sl__ingest *g, int ci)
+static int next_request(sl__ingest *g, sl__sockserv_conn *k)
 {
-    struct conn *k = &g->cl[ci];
-    if (k->closing || k->in_len == 0)
+    int ci = sl__sockserv_slot(k);
+    size_t len;
+    const uint8_t *in = sl__sockserv_in(k, &len);
+    if (sl__sockserv_finishing(k) || len == 0)
         return 0;
-    if (k->mode == MODE_UNKNOWN)
-        k->mode = k->in[0] == '{' ? MODE_JSON : MODE_CBOR;
-    if (k->refused) {
-        reply_err(k, SL_ERR_PERM, "peer", "not authorized: this uid may not use the ingest "
-                  "socket (see [ingest] allowed_uids, allowed_gids)");
-        k->closing = 1;
-        k->in_len = 0;
+    if (g->mode[ci] == MODE_UNKNOWN)
+        g->mode[ci] = in[0] == '{' ? SL_INGEST_MODE_JSON : SL_INGEST_MODE_CBOR;
+    sl_problem pb;
+    if (!sl__sockserv_peer_of(k)->allowed) {
+        set_problem(&pb, "peer", "not authorized: this uid may not use the ingest socket (see "
+                    "[ingest] allowed_uids, allowed_gids)");
+        reply_last(g, k, SL_ERR_PERM, &pb);
         return 1;
     }
     const uint8_t *body;
     size_t blen, used;
-    if (k->mode == MODE_JSON) {
-        uint8_t *nl = memchr(k->in, '\n', k->in_len);
-        if (nl == NULL) {
-            if (k->in_len >= SL_INGEST_LINE_MAX || k->eof) {
-                /* no way to find the next line: answer and close */
-                reply_err(k, SL_ERR_TOO_LARGE, "line", k->eof ? "truncated: the connection "
-                          "closed before the newline" : "longer than 16384 bytes");
-                k->closing = 1;
-                k->in_len = 0;
-                return 1;
-            }
-            return 0;
-        }
-        body = k->in;
-        blen = (size_t)(nl - k->in);
-        used = blen + 1;
-        if (blen > 0 && body[blen - 1] == '\r')
-            blen--;
-        if (blen == 0) {
-            consume(k, used);
-            return 1;   /* blank lines are ignored, like `storelink record` */
-        }
-    } else {
-        if (k->in_len < 4) {
-            if (k->eof) {
-                reply_err(k, SL_ERR_INVALID, "frame", "truncated length prefix");
-                k->closing = 1;
-                k->in_len = 0;
-                return 1;
-            }
-            return 0;
-        }
-        uint32_t len = (uint32_t)k->in[0] << 24 | (uint32_t)k->in[1] << 16 |
-                       (uint32_t)k->in[2] << 8 | k->in[3];
-        if (len == 0 || len > SL_INGEST_FRAME_MAX) {
-            char why[80];
-            snprintf(why, sizeof why, "length %lu is not 1..%d", (unsigned long)len,
-                     SL_INGEST_FRAME_MAX);
-            reply_err(k, SL_ERR_TOO_LARGE, "frame", why);
-            k->closing = 1;   /* the stream cannot be resynchronised */
-            k->in_len = 0;
-            return 1;
-        }
-        if (k->in_len < 4 + (size_t)len) {
-            if (k->eof) {
-                reply_err(k, SL_ERR_INVALID, "frame", "truncated: the connection closed "
-                          "inside a frame");
-                k->closing = 1;
-                k->in_len = 0;
-                return 1;
-            }
-            return 0;
-        }
-        body = k->in + 4;
-        blen = len;
-        used = 4 + (size_t)len;
+    int rc = sl__ingest_frame_next(in, len, g->mode[ci], sl__sockserv_eof(k), &body, &blen,
+                                   &used, &pb);
+    if (rc == SL_ERR_BUSY)
+        return 0;
+    if (rc != SL_OK) {
+        reply_last(g, k, rc, &pb);
+        return 1;
+    }
+    if (blen == 0) {
+        sl__sockserv_consume(k, used);
+        return 1;   /* blank lines are ignored, like `storelink record` */
     }
     if (g->pool[g->n_evs] == NULL && (g->pool[g->n_evs] = malloc(sizeof(sl_event))) == NULL)
         return 0;   /* retried on the next round */
@@ -405,16 +228,14 @@ static int next_request(sl__ingest *g, int ci)
     memset(r, 0, sizeof *r);
     r->conn = ci;
     r->ev = -1;
-    int rc;
-    if (k->mode == MODE_JSON) {
+    if (g->mode[ci] == SL_INGEST_MODE_JSON) {
         rc = sl__json_parse_event((const char *)body, blen, ev, &r->problem);
     } else {
         rc = sl__codec_decode(body, blen, SL_ENC_WIRE, NULL, ev, NULL, NULL);
         if (rc != SL_OK) {
             rc = SL_ERR_INVALID;
-            snprintf(r->problem.field, sizeof r->problem.field, "frame");
-            snprintf(r->problem.reason, sizeof r->problem.reason, "not a deterministic CBOR "
-                     "record in the journal's wire form (docs/PROTOCOL.md \"Record\")");
+            set_problem(&r->problem, "frame", "not a deterministic CBOR record in the journal's "
+                        "wire form (docs/PROTOCOL.md \"Record\")");
         }
     }
     if (rc == SL_OK) {
@@ -423,7 +244,7 @@ static int next_request(sl__ingest *g, int ci)
     } else {
         r->err = rc;
     }
-    consume(k, used);
+    sl__sockserv_consume(k, used);
     return 1;
 }
 
@@ -436,10 +257,10 @@ static void gather(sl__ingest *g)
         more = 0;
         for (int i = 0; i < SL_INGEST_MAX_CLIENTS && g->n_evs < g->batch_max &&
                         g->n_reqs < SL_INGEST_BATCH_MAX; i++) {
-            struct conn *k = &g->cl[i];
-            if (k->fd < 0 || taken[i] >= SL_INGEST_CONN_BATCH_MAX || !room(k))
+            sl__sockserv_conn *k = sl__sockserv_conn_at(g->srv, i);
+            if (k == NULL || taken[i] >= SL_INGEST_CONN_BATCH_MAX || !room(k))
                 continue;
-            if (next_request(g, i)) {
+            if (next_request(g, k)) {
                 taken[i]++;
                 more = 1;
             }
@@ -463,7 +284,7 @@ static void commit(sl__ingest *g)
     }
     for (size_t i = 0; i < g->n_reqs; i++) {
         struct req *q = &g->reqs[i];
-        struct conn *k = &g->cl[q->conn];
+        sl__sockserv_conn *k = sl__sockserv_conn_at(g->srv, q->conn);
         sl__ingest_reply r;
         memset(&r, 0, sizeof r);
         if (q->ev < 0) {
@@ -471,19 +292,15 @@ static void commit(sl__ingest *g)
             r.problem = q->problem;
         } else if (rc != SL_OK) {
             r.err = rc;
-            snprintf(r.problem.field, sizeof r.problem.field, "journal");
-            snprintf(r.problem.reason, sizeof r.problem.reason, "%s", sl_strerror(rc));
+            set_problem(&r.problem, "journal", sl_strerror(rc));
         } else {
             const sl_result *x = &g->res[q->ev];
             r.err = x->err;
             r.seq = x->seq;
             r.status = x->status;
             r.problem = x->problem;
-            if (x->err == SL_ERR_CONFLICT && r.problem.field[0] == '\0') {
-                snprintf(r.problem.field, sizeof r.problem.field, "txn_id");
-                snprintf(r.problem.reason, sizeof r.problem.reason, "already recorded with "
-                         "other content");
-            }
+            if (x->err == SL_ERR_CONFLICT && r.problem.field[0] == '\0')
+                set_problem(&r.problem, "txn_id", "already recorded with other content");
         }
         g->st.requests++;
         if (r.err != SL_OK)
@@ -492,66 +309,104 @@ static void commit(sl__ingest *g)
             g->st.duplicates++;
         else
             g->st.records++;
-        if (k->fd >= 0)
-            reply(k, &r);
+        if (k != NULL)
+            reply(g, k, &r);
     }
     g->n_reqs = 0;
     g->n_evs = 0;
 }
 
-void sl__ingest_service(sl__ingest *g, const sl_pollfd *fds, int n)
+/* Everything readable this round is buffered: one group commit.  A full
+ * batch leaves the rest for the next round (sl__ingest_busy), so one loop
+ * pass stays bounded. */
+static void round_commit(void *ctx)
 {
-    for (int i = 0; i < SL_INGEST_MAX_CLIENTS; i++) {
-        struct conn *k = &g->cl[i];
-        int s = g->slot_of[i];
-        if (k->fd < 0 || s < 0 || s >= n || fds[s].fd != k->fd)
-            continue;
-        if ((fds[s].readable || fds[s].error) && !read_conn(k))
-            drop(g, k);
-        else if (k->out_len > 0 && !flush(k))
-            drop(g, k);
-    }
-    if (g->lslot >= 0 && g->lslot < n && fds[g->lslot].readable)
-        for (int i = 0; i < SL_INGEST_MAX_CLIENTS; i++)
-            accept_one(g);
-    /* one group commit per round; a full batch leaves the rest for the
-     * next round (sl__ingest_busy), so one loop pass stays bounded */
+    sl__ingest *g = ctx;
     gather(g);
     if (g->n_reqs > 0)
         commit(g);
-    for (int i = 0; i < SL_INGEST_MAX_CLIENTS; i++) {
-        struct conn *k = &g->cl[i];
-        if (k->fd < 0)
-            continue;
-        int alive = flush(k);
-        /* a peer that closed its side is done once its requests are answered */
-        if (alive && k->eof && k->out_len == 0 && (k->in_len == 0 || k->refused))
-            alive = 0;
-        if (!alive)
-            drop(g, k);
-    }
 }
 
-/* Does k hold a complete request that gather() would take now? */
-static int ready(const struct conn *k)
+int sl__ingest_open(sl__ingest **out, sl_journal *j, const sl__ingest_cfg *cfg, char *err,
+                    size_t errsz)
 {
-    if (k->fd < 0 || k->closing || k->in_len == 0 || !room(k))
+    if (cfg->n_uids > SL_INGEST_MAX_IDS || cfg->n_gids > SL_INGEST_MAX_IDS)
+        return SL_ERR_USAGE;
+    sl__ingest *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return SL_ERR_NOMEM;
+    g->j = j;
+    g->batch_max = cfg->batch_max == 0 || cfg->batch_max > SL_INGEST_BATCH_MAX
+                       ? SL_INGEST_BATCH_MAX : cfg->batch_max;
+    sl__sockserv_cfg sc = {.path = cfg->path, .backlog = 64,
+                           .max_clients = SL_INGEST_MAX_CLIENTS, .in_max = IN_MAX,
+                           .out_max = SL_INGEST_OUT_MAX, .uids = cfg->uids, .gids = cfg->gids,
+                           .n_uids = cfg->n_uids, .n_gids = cfg->n_gids};
+    sl__sockserv_ops ops = {.ctx = g, .admit = admit, .round = round_commit};
+    int rc = sl__sockserv_open(&g->srv, &sc, &ops);
+    if (rc == SL_ERR_TOO_LARGE) {
+        snprintf(err, errsz, "ingest socket: path longer than 107 bytes: %.200s", cfg->path);
+        rc = SL_ERR_CONFIG;
+        goto fail;
+    }
+    if (rc == SL_ERR_CONFLICT) {
+        snprintf(err, errsz, "ingest socket %s: another storelink daemon is running on it",
+                 cfg->path);
+        goto fail;
+    }
+    if (rc != SL_OK) {
+        snprintf(err, errsz, "ingest socket %s: %s", cfg->path, sl_strerror(rc));
+        goto fail;
+    }
+    *out = g;
+    return SL_OK;
+fail:
+    free(g);
+    return rc;
+}
+
+void sl__ingest_close(sl__ingest *g)
+{
+    if (g == NULL)
+        return;
+    sl__sockserv_close(g->srv);
+    for (int i = 0; i < SL_INGEST_BATCH_MAX; i++)
+        free(g->pool[i]);
+    free(g);
+}
+
+int sl__ingest_pollfds(sl__ingest *g, sl_pollfd *fds, int max)
+{
+    return sl__sockserv_pollfds(g->srv, fds, max);
+}
+
+void sl__ingest_service(sl__ingest *g, const sl_pollfd *fds, int n)
+{
+    sl__sockserv_service(g->srv, fds, n);
+}
+
+/* Does slot i hold a complete request that gather() would take now? */
+static int ready(const sl__ingest *g, int i)
+{
+    sl__sockserv_conn *k = sl__sockserv_conn_at(g->srv, i);
+    size_t len;
+    const uint8_t *in = k != NULL ? sl__sockserv_in(k, &len) : NULL;
+    if (k == NULL || sl__sockserv_finishing(k) || len == 0 || !room(k))
         return 0;
-    if (k->refused || k->eof)
+    if (!sl__sockserv_peer_of(k)->allowed || sl__sockserv_eof(k))
         return 1;
-    if (k->mode == MODE_JSON || (k->mode == MODE_UNKNOWN && k->in[0] == '{'))
-        return memchr(k->in, '\n', k->in_len) != NULL || k->in_len >= SL_INGEST_LINE_MAX;
-    if (k->in_len < 4)
-        return 0;
-    uint32_t len = (uint32_t)k->in[0] << 24 | (uint32_t)k->in[1] << 16 |
-                   (uint32_t)k->in[2] << 8 | k->in[3];
-    return len == 0 || len > SL_INGEST_FRAME_MAX || k->in_len >= 4 + (size_t)len;
+    int mode = g->mode[i] != MODE_UNKNOWN ? g->mode[i]
+               : in[0] == '{' ? SL_INGEST_MODE_JSON : SL_INGEST_MODE_CBOR;
+    const uint8_t *body;
+    size_t blen, used;
+    sl_problem pb;
+    return sl__ingest_frame_next(in, len, mode, 0, &body, &blen, &used, &pb) != SL_ERR_BUSY;
 }
 
 int sl__ingest_busy(const sl__ingest *g)
 {
     for (int i = 0; g != NULL && i < SL_INGEST_MAX_CLIENTS; i++)
-        if (ready(&g->cl[i]))
+        if (ready(g, i))
             return 1;
     return 0;
 }
@@ -562,6 +417,5 @@ void sl__ingest_stats_get(const sl__ingest *g, sl__ingest_stats *st)
     if (g == NULL)
         return;
     *st = g->st;
-    for (int i = 0; i < SL_INGEST_MAX_CLIENTS; i++)
-        st->clients += g->cl[i].fd >= 0;
+    st->clients = sl__sockserv_clients(g->srv);
 }

@@ -55,6 +55,25 @@ int sl__ingest_reply_encode(const sl__ingest_reply *r, uint8_t *buf, size_t cap,
 /* Decode a CBOR reply map.  SL_OK or SL_ERR_CORRUPT. */
 int sl__ingest_reply_decode(const uint8_t *buf, size_t len, sl__ingest_reply *r);
 
+/* A connection's framing, fixed by its first byte ('{': JSON). */
+enum { SL_INGEST_MODE_CBOR = 1, SL_INGEST_MODE_JSON = 2 };
+
+/* The frame reader: find the next request at the start of a connection's
+ * input in[0..len) in framing mode (SL_INGEST_MODE_*); eof: the peer
+ * closed its side, no more bytes will come.  Pure (no I/O, no allocation).
+ *   SL_OK             the request is (*body)[0..*blen), *used bytes of the
+ *                     input with its prefix or newline (a JSON line loses a
+ *                     trailing CR; *blen 0 is a blank line: skip it);
+ *   SL_ERR_BUSY       not complete yet: read more;
+ *   SL_ERR_TOO_LARGE, SL_ERR_INVALID  the stream is broken here (length
+ *                     out of 1..SL_INGEST_FRAME_MAX, line over
+ *                     SL_INGEST_LINE_MAX, truncated at eof): *problem says
+ *                     why; answer it and close, the stream cannot be
+ *                     resynchronised.
+ * *body points into in (borrowed). */
+int sl__ingest_frame_next(const uint8_t *in, size_t len, int mode, int eof,
+                          const uint8_t **body, size_t *blen, size_t *used, sl_problem *problem);
+
 typedef struct sl__ingest sl__ingest;
 
 typedef struct sl__ingest_cfg {
