@@ -253,6 +253,8 @@ $(BUILD)/bench/bench_codec: $(BUILD)/obj/bench/bench_codec.o $(BUILD)/libstoreli
 # their runtime)
 REL_BINS = $(BUILD)/rel/iolog.so $(BUILD)/rel/unsafe.so $(BUILD)/rel/plwork $(BUILD)/rel/plcheck \
            $(BUILD)/rel/faultproxy
+# 65-panic.t: the meta-page write failure shim and a client of the ingest socket
+REL_BINS += $(BUILD)/rel/metafail.so $(BUILD)/tests/ingest_client
 
 $(BUILD)/rel/%.so: tests/reliability/%.c tests/reliability/iolog.h
 	@mkdir -p $(dir $@)
