@@ -386,8 +386,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= json_event codec ack catmsg catreq batch batch_body config catcsv
 # decoders merged since: scanner drivers, status message, control socket, hub topics
 FUZZ_TARGETS += barcode framing statusmsg control scanners topic
-# the ingest socket through a real socket, and the client library's replies
-FUZZ_TARGETS += ingest reply
+# the ingest and control sockets through real sockets, the client library's replies
+FUZZ_TARGETS += ingest reply ctlsock
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
            -fno-omit-frame-pointer
 FUZZ_BUILD = build/fuzz

@@ -333,6 +333,12 @@ static int read_client(sl__control *c, struct client *k)
         int rc = sl_plat_sock_read(k->fd, k->in + k->in_len, sizeof k->in - k->in_len, &got);
         if (rc == SL_ERR_BUSY)
             return 1;
+        if (rc == SL_OK && got == 0 && k->out_len > 0) {
+            /* the peer half-closed after its requests (a script piping one
+             * in): answer them, then close (fuzz_ctlsock) */
+            k->closing = 1;
+            return 1;
+        }
         if (rc != SL_OK || got == 0)
             return 0;
         k->in_len += got;

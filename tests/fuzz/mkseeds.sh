@@ -195,3 +195,13 @@ reply '\243\001\030\052\002\000\006\143new' > "$r/newer-key"
 { reply '\242\001\030\052\002\000'; be32 0; } > "$r/zero-length"
 { reply '\242\001\030\052\002\000'; be32 513; } > "$r/too-long"
 printf '\000\000\000\010\242\001' > "$r/cut"
+# control-socket streams (fuzz_ctlsock: first byte bits 0-6 the write size,
+# 0 = all at once; bit 7: the client half-closes when done)
+rm -rf "$out/ctlsock"
+mkdir -p "$out/ctlsock"
+s=$out/ctlsock
+printf '\000{"cmd":"status"}\n' > "$s/status"
+printf '\200{"cmd":"sync_now"}\n' > "$s/sync-now-half-close"
+printf '\005{"cmd":"status"}\n\n{"cmd":"tail"}\r\n{"cmd":"nope"}\n{"cmd"' > "$s/split5-blank-bad-partial"
+printf '\201{ "cmd" : "tail", "since": 0 }\nnot json\n' > "$s/byte-by-byte-half-close"
+{ printf '\000'; head -c 4100 /dev/zero | tr '\0' 'x'; printf '\n{"cmd":"status"}\n'; } > "$s/over-long"
