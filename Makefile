@@ -387,7 +387,7 @@ FUZZ_TARGETS ?= json_event codec ack catmsg catreq batch batch_body config catcs
 # decoders merged since: scanner drivers, status message, control socket, hub topics
 FUZZ_TARGETS += barcode framing statusmsg control scanners topic
 # the ingest and control sockets through real sockets, the client library's replies
-FUZZ_TARGETS += ingest reply ctlsock
+FUZZ_TARGETS += ingest reply ctlsock ctlreply
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
            -fno-omit-frame-pointer
 FUZZ_BUILD = build/fuzz

@@ -205,3 +205,14 @@ printf '\200{"cmd":"sync_now"}\n' > "$s/sync-now-half-close"
 printf '\005{"cmd":"status"}\n\n{"cmd":"tail"}\r\n{"cmd":"nope"}\n{"cmd"' > "$s/split5-blank-bad-partial"
 printf '\201{ "cmd" : "tail", "since": 0 }\nnot json\n' > "$s/byte-by-byte-half-close"
 { printf '\000'; head -c 4100 /dev/zero | tr '\0' 'x'; printf '\n{"cmd":"status"}\n'; } > "$s/over-long"
+# a daemon's answers to the control client (fuzz_ctlreply: first byte picks
+# the reply buffer, 8 + 16 x N bytes)
+rm -rf "$out/ctlreply"
+mkdir -p "$out/ctlreply"
+s=$out/ctlreply
+printf '\377{"running":true,"pid":42,"connection":"connected"}\n' > "$s/status"
+printf '\377{"ok":true}\n{"event":"acked","seq":7}\n' > "$s/two-lines"
+printf '\377{"error":"not authorized","uid":65534,"hint":"run as root"}\n' > "$s/not-authorized"
+printf '\002{"running":true,"pid":42,"connection":"connected"}\n' > "$s/too-large"
+printf '\377{"ok":tr' > "$s/cut"
+printf '\377{"ok":\000true}\n' > "$s/nul"
