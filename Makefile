@@ -288,6 +288,8 @@ $(BUILD)/bench/bench_codec: $(BUILD)/obj/bench/bench_codec.o $(BUILD)/libstoreli
 # their runtime)
 REL_BINS = $(BUILD)/rel/iolog.so $(BUILD)/rel/unsafe.so $(BUILD)/rel/plwork $(BUILD)/rel/plcheck \
            $(BUILD)/rel/faultproxy
+# 65-panic.t: the meta-page write failure shim and a client of the ingest socket
+REL_BINS += $(BUILD)/rel/metafail.so $(BUILD)/tests/ingest_client
 
 $(BUILD)/rel/%.so: tests/reliability/%.c tests/reliability/iolog.h
 	@mkdir -p $(dir $@)
@@ -422,6 +424,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= json_event codec ack catmsg catreq batch batch_body config catcsv
 # decoders merged since: scanner drivers, status message, control socket, hub topics
 FUZZ_TARGETS += barcode framing statusmsg control scanners topic
+# the ingest and control sockets through real sockets, the client library's replies
+FUZZ_TARGETS += ingest reply ctlsock ctlreply
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
            -fno-omit-frame-pointer
 FUZZ_BUILD = build/fuzz

@@ -40,6 +40,7 @@ int sl__ingest_reply_decode(const uint8_t *buf, size_t len, sl__ingest_reply *r)
 {
     sl__cr rd;
     size_t n;
+    unsigned have = 0;   /* bit k: key k was present */
     memset(r, 0, sizeof *r);
     sl__cr_init(&rd, buf, len);
     if (sl__cr_map(&rd, &n) != 0 || n > 5)
@@ -48,6 +49,8 @@ int sl__ingest_reply_decode(const uint8_t *buf, size_t len, sl__ingest_reply *r)
         uint64_t key, v;
         if (sl__cr_uint(&rd, &key) != 0)
             return SL_ERR_CORRUPT;
+        if (key <= SL_KR_REASON)
+            have |= 1u << key;
         switch (key) {
         case SL_KR_SEQ:
             if (sl__cr_uint(&rd, &r->seq) != 0)
@@ -77,7 +80,16 @@ int sl__ingest_reply_decode(const uint8_t *buf, size_t len, sl__ingest_reply *r)
                 return SL_ERR_CORRUPT;
         }
     }
-    return rd.err || rd.off != len ? SL_ERR_CORRUPT : SL_OK;
+    if (rd.err || rd.off != len)
+        return SL_ERR_CORRUPT;
+    /* a reply must say what happened: an error, or the record's seq (from
+     * 1) and status.  A map without them (say, only keys of a newer
+     * daemon) would otherwise read as "recorded, seq 0": a request that
+     * may have failed reported as durable. */
+    if (!(have & 1u << SL_KR_ERROR) &&
+        (!(have & 1u << SL_KR_SEQ) || !(have & 1u << SL_KR_STATUS) || r->seq == 0))
+        return SL_ERR_CORRUPT;
+    return SL_OK;
 }
 
 struct sl_client {

@@ -157,3 +157,62 @@ printf ' storelink/v1/store-1/till-1/journal' > "$out/topic/journal"
 printf ' storelink/v1/store-1/till-1/status' > "$out/topic/status"
 printf ' storelink/v1/store-1/till-1/catalog-request' > "$out/topic/catreq"
 printf '\007storelink/v1/s/d/journal' > "$out/topic/leaf-too-long"
+
+# ingest-socket streams (fuzz_ingest: the first byte is the write size, 0 =
+# all at once), from the wire-form records and JSON events made above
+be32() { printf "\\$(printf %03o $(($1 >> 24 & 255)))\\$(printf %03o $(($1 >> 16 & 255)))\\$(printf %03o $(($1 >> 8 & 255)))\\$(printf %03o $(($1 & 255)))"; }
+frame() { be32 "$(wc -c < "$1")"; cat "$1"; }
+rm -rf "$out/ingest"
+mkdir -p "$out/ingest"
+c=$out/codec j=$out/json_event i=$out/ingest
+{ printf '\000'; frame "$c/wire-0.cbor"; } > "$i/cbor-one"
+{ printf '\007'; frame "$c/wire-1.cbor"; frame "$c/wire-2.cbor"; frame "$c/day-close-wire-0.cbor"; } > "$i/cbor-three-split7"
+{ printf '\001'; frame "$c/wire-3.cbor"; } > "$i/cbor-byte-by-byte"
+{ printf '\000'; frame "$c/wire-4.cbor"; frame "$c/wire-4.cbor"; } > "$i/cbor-duplicate"
+{ printf '\000'; frame "$c/wire-5.cbor"; be32 0; } > "$i/cbor-zero-length"
+{ printf '\000'; be32 4294967295; printf 'x'; } > "$i/cbor-huge-length"
+{ printf '\000'; be32 32769; head -c 64 "$c/wire-6.cbor"; } > "$i/cbor-over-max"
+{ printf '\000'; be32 256; head -c 40 "$c/wire-6.cbor"; } > "$i/cbor-truncated"
+{ printf '\000'; frame "$c/wire-0.cbor"; printf '\000\000'; } > "$i/cbor-short-prefix"
+{ printf '\000'; be32 3; printf 'abc'; frame "$c/stored-1.cbor"; frame "$c/wire-1.cbor"; } > "$i/cbor-not-records"
+{ printf '\000'; cat "$j/event-0.json"; printf '\n\r\n'; cat "$j/event-1.json"; printf '\r\n'; } > "$i/json-two"
+{ printf '\003'; cat "$j/event-2.json"; printf '\n'; cat "$j/event-2.json"; printf '\n'; } > "$i/json-split3-duplicate"
+{ printf '\000'; cat "$j/event-3.json"; } > "$i/json-truncated"
+{ printf '\000'; printf '{"kind":"sale"}\n{\n'; cat "$j/event-4.json"; printf '\n'; } > "$i/json-invalid"
+# replies a daemon sends on the ingest socket (fuzz_reply): length-prefixed
+# CBOR maps, {1: seq, 2: status} or {3: code, 4: field, 5: reason}
+reply() { be32 $(($(printf "$1" | wc -c))); printf "$1"; }
+rm -rf "$out/reply"
+mkdir -p "$out/reply"
+r=$out/reply
+reply '\242\001\030\052\002\000' > "$r/recorded-42"
+reply '\242\001\007\002\001' > "$r/duplicate-7"
+reply '\243\003\001\004\145lines\005\160qty: must be > 0' > "$r/invalid"
+reply '\243\003\004\004\147journal\005\161storage I/O error' > "$r/io-error"
+reply '\243\003\015\004\144peer\005\157not authorized.' > "$r/refused"
+{ reply '\242\001\030\052\002\000'; reply '\242\001\030\053\002\000'; reply '\242\001\007\002\001'; } > "$r/three"
+reply '\243\001\030\052\002\000\006\143new' > "$r/newer-key"
+{ reply '\242\001\030\052\002\000'; be32 0; } > "$r/zero-length"
+{ reply '\242\001\030\052\002\000'; be32 513; } > "$r/too-long"
+printf '\000\000\000\010\242\001' > "$r/cut"
+# control-socket streams (fuzz_ctlsock: first byte bits 0-6 the write size,
+# 0 = all at once; bit 7: the client half-closes when done)
+rm -rf "$out/ctlsock"
+mkdir -p "$out/ctlsock"
+s=$out/ctlsock
+printf '\000{"cmd":"status"}\n' > "$s/status"
+printf '\200{"cmd":"sync_now"}\n' > "$s/sync-now-half-close"
+printf '\005{"cmd":"status"}\n\n{"cmd":"tail"}\r\n{"cmd":"nope"}\n{"cmd"' > "$s/split5-blank-bad-partial"
+printf '\201{ "cmd" : "tail", "since": 0 }\nnot json\n' > "$s/byte-by-byte-half-close"
+{ printf '\000'; head -c 4100 /dev/zero | tr '\0' 'x'; printf '\n{"cmd":"status"}\n'; } > "$s/over-long"
+# a daemon's answers to the control client (fuzz_ctlreply: first byte picks
+# the reply buffer, 8 + 16 x N bytes)
+rm -rf "$out/ctlreply"
+mkdir -p "$out/ctlreply"
+s=$out/ctlreply
+printf '\377{"running":true,"pid":42,"connection":"connected"}\n' > "$s/status"
+printf '\377{"ok":true}\n{"event":"acked","seq":7}\n' > "$s/two-lines"
+printf '\377{"error":"not authorized","uid":65534,"hint":"run as root"}\n' > "$s/not-authorized"
+printf '\002{"running":true,"pid":42,"connection":"connected"}\n' > "$s/too-large"
+printf '\377{"ok":tr' > "$s/cut"
+printf '\377{"ok":\000true}\n' > "$s/nul"

@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 : "${BUILD:=build/fuzz}"
 : "${FUZZ_SECONDS:=60}"
 : "${FUZZ_CHEAP_SECONDS:=$(( FUZZ_SECONDS >= 3 ? FUZZ_SECONDS / 3 : FUZZ_SECONDS ))}"
-CHEAP=" ack catreq barcode control topic "
+CHEAP=" ack catreq barcode control topic ctlreply "
 bin=$BUILD/fuzz
 crashes=$bin/crashes
 mkdir -p "$crashes"

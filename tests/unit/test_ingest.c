@@ -64,6 +64,16 @@ static void reply_roundtrip(void **state)
     const uint8_t extra[] = {0xa3, 0x01, 0x05, 0x02, 0x00, 0x09, 0x61, 'x'};
     assert_int_equal(sl__ingest_reply_decode(extra, sizeof extra, &b), SL_OK);
     assert_int_equal(b.seq, 5);
+    /* a reply that says neither an error nor a seq and status is never a
+     * success (fuzz_reply: it read as "recorded, seq 0") */
+    const uint8_t empty[] = {0xa0};
+    assert_int_equal(sl__ingest_reply_decode(empty, sizeof empty, &b), SL_ERR_CORRUPT);
+    const uint8_t only_new[] = {0xa1, 0x09, 0x61, 'x'};
+    assert_int_equal(sl__ingest_reply_decode(only_new, sizeof only_new, &b), SL_ERR_CORRUPT);
+    const uint8_t no_status[] = {0xa1, 0x01, 0x05};
+    assert_int_equal(sl__ingest_reply_decode(no_status, sizeof no_status, &b), SL_ERR_CORRUPT);
+    const uint8_t seq0[] = {0xa2, 0x01, 0x00, 0x02, 0x00};
+    assert_int_equal(sl__ingest_reply_decode(seq0, sizeof seq0, &b), SL_ERR_CORRUPT);
     /* too small a buffer */
     assert_int_equal(sl__ingest_reply_encode(&a, buf, 8, &len), SL_ERR_TOO_LARGE);
 }
