@@ -20,6 +20,7 @@ SL_BUILD=$(pwd)/$BUILD
 REL_BUILD=$SL_BUILD/rel
 export SL_BIN SL_BUILD REL_BUILD
 SOAK_MIN=${SOAK_MIN:-10}
+[ -x "$SL_BUILD/tests/ingest_client" ] || { echo "soak: $SL_BUILD/tests/ingest_client not built (make soak builds it)" >&2; exit 1; }
 . tests/cli/lib.sh
 . tests/lib/broker.sh
 . tests/lib/sync.sh
