@@ -102,6 +102,7 @@ struct daemon {
     sl__dscan *scan;
     sl_catalog *scancat;
     uint64_t reopens_seen;      /* journal reopens after MDB_PANIC already shown */
+    uint64_t follows_seen;      /* epoch switches by another process already followed */
 };
 
 /* A price or stock update arrived on topic i. */
@@ -307,6 +308,10 @@ static json_t *state_json(struct daemon *d, int running)
     if (d->j != NULL && sl__journal_reopens(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
         json_object_set_new(o, "journal_reopens", json_integer((json_int_t)nreopen));
         json_object_set_new(o, "journal_reopened_ms", json_integer((json_int_t)reopen_ms));
+    }
+    if (d->j != NULL && sl__journal_follows(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
+        json_object_set_new(o, "journal_epoch_follows", json_integer((json_int_t)nreopen));
+        json_object_set_new(o, "journal_epoch_followed_ms", json_integer((json_int_t)reopen_ms));
     }
     if (d->ing != NULL) {
         /* commits < records shows the group commit at work */
@@ -978,6 +983,20 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             nreopen != d.reopens_seen) {
             d.reopens_seen = nreopen;
             d.state_dirty = 1;
+        }
+        /* another process found the journal damaged and started a new epoch;
+         * the journal handle followed it: the sync engine's window and
+         * acked_through belong to the old file, so start again from the new
+         * epoch's acked_through (the hub dedupes, never a gap) */
+        if (d.j != NULL && sl__journal_follows(d.j, &nreopen, &reopen_ms) == SL_OK &&
+            nreopen != d.follows_seen) {
+            d.follows_seen = nreopen;
+            sl__sync_journal_switched(d.sync, now);
+            d.state_dirty = 1;
+            /* the file watch is on the moved-aside file: watch the new one */
+            sl_plat_close(watch);
+            watch = sl_plat_watch_file(datafile);
+            d.seen_more = 1;
         }
         /* the status cadence: the only timer left when nothing happens */
         if ((d.state_dirty && now >= d.state_written + REFRESH_MIN_MS) || now >= d.next_tick)

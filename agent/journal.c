@@ -47,6 +47,8 @@ struct sl_journal {
     uint64_t map_bytes;
     uint64_t reopens;      /* environments reopened after MDB_PANIC */
     int64_t reopened_ms;   /* wall clock of the last one */
+    uint64_t follows;      /* epoch switches by another process followed */
+    int64_t followed_ms;   /* wall clock of the last one */
     char dir[4096];
     uint8_t buf[SL_RECORD_MAX];   /* encode scratch, one writer per handle */
     uint8_t cbuf[SL_RECORD_MAX];
@@ -340,7 +342,7 @@ static int reopen_env(sl_journal *j)
  * reopening an environment that an earlier failure left panicked (or that
  * a failed reopen left closed).  Every journal operation starts here with
  * no transaction of this handle open, so the reopen is safe at this point. */
-static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
+static int txn_begin_env(sl_journal *j, unsigned flags, MDB_txn **txn)
 {
     int rc = SL_ERR_IO;
     if (j->env != NULL) {
@@ -363,6 +365,67 @@ static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
     if (rrc != SL_OK)
         return rrc;
     return sl__mdb_txn_begin(j->env, flags, txn, &j->map_bytes);
+}
+
+/* Another process may have found this journal damaged and moved it aside
+ * (journal epochs) while this handle was open: 1 when the open file is no
+ * longer <dir>/data.mdb (moved, or the directory is being replaced). */
+static int moved_aside(sl_journal *j)
+{
+    char path[4200];
+    mdb_filehandle_t fd;
+    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
+    return j->env != NULL && mdb_env_get_fd(j->env, &fd) == 0 && !sl_plat_same_file(fd, path);
+}
+
+/* Follow the epoch switch: the same close + reopen as after MDB_PANIC
+ * (reopen_env), now on the new epoch's journal that took the old one's
+ * place.  Between the two renames of the switch there is no data.mdb: then
+ * leave the handle as it is and let the caller retry (SL_ERR_BUSY). */
+static int follow_epoch(sl_journal *j)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
+    if (!sl_plat_exists(path)) {
+        sl_plat_log(SL_LOG_WARNING, "journal %s is being replaced by another process: retry",
+                    j->dir);
+        return SL_ERR_BUSY;
+    }
+    int rc = reopen_env(j);
+    j->follows++;
+    j->followed_ms = sl_plat_now_ms();
+    sl_plat_log(SL_LOG_ERR, "journal %s was moved aside (damaged, new epoch) by another process: "
+                "reopened on the new epoch: %s", j->dir, rc == SL_OK ? "ok" : sl_strerror(rc));
+    return rc;
+}
+
+/* Every transaction of a writable handle checks that its file is still the
+ * journal (one stat; for a write transaction under the writer lock, so no
+ * writer of the new epoch is racing it) and follows an epoch switch before
+ * reading or writing anything: nothing is ever written into the moved-aside
+ * copy (it is evidence, and nothing would send those records), and the
+ * daemon's acks, dead letters, prune and sync go on in the new epoch. */
+static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
+{
+    int rc = txn_begin_env(j, flags, txn);
+    for (int tries = 0; rc == SL_OK && !j->read_only && moved_aside(j); tries++) {
+        mdb_txn_abort(*txn);
+        if (tries == 2) {
+            sl_plat_log(SL_LOG_ERR, "journal %s keeps being replaced: giving up this time",
+                        j->dir);
+            return SL_ERR_BUSY;
+        }
+        if ((rc = follow_epoch(j)) == SL_OK)
+            rc = txn_begin_env(j, flags, txn);
+    }
+    return rc;
+}
+
+int sl__journal_follows(const sl_journal *j, uint64_t *n, int64_t *last_ms)
+{
+    *n = j->follows;
+    *last_ms = j->followed_ms;
+    return SL_OK;
 }
 
 int sl__journal_reopens(const sl_journal *j, uint64_t *n, int64_t *last_ms)
@@ -513,25 +576,10 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
 }
 
 /* One write transaction over the events whose results are still SL_OK. */
-/* Another process may have found this journal damaged and moved it aside
- * (journal epochs) while this handle was open: never append to the moved
- * copy (it is evidence, and nothing would ever send those records).  One
- * stat per commit group, under the writer lock. */
-static int still_in_place(sl_journal *j)
-{
-    char path[4200];
-    mdb_filehandle_t fd;
-    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
-    if (mdb_env_get_fd(j->env, &fd) != 0 || sl_plat_same_file(fd, path))
-        return SL_OK;
-    sl_plat_log(SL_LOG_ERR, "journal %s was moved aside (damaged, new epoch) by another "
-                "process: reopen the journal (restart storelink)", j->dir);
-    return SL_ERR_CORRUPT;
-}
-
 static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
                         sl_result *results, const int *valid)
 {
+    int redo = 0;
     for (;;) {
         MDB_txn *txn;
         uint64_t tail_seq;
@@ -539,8 +587,7 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
         int rc = txn_begin(j, 0, &txn);
         if (rc != SL_OK)
             return rc;
-        if ((rc = still_in_place(j)) != SL_OK ||
-            (rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
+        if ((rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
             mdb_txn_abort(txn);
             return rc;
         }
@@ -563,6 +610,20 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
             rc = sl__mdb_err(mdb_txn_commit(txn));
         else
             mdb_txn_abort(txn);
+        if (rc == SL_OK && tail_seq != start_seq && moved_aside(j) && redo++ < 2) {
+            /* moved aside while this group committed: it may have landed in
+             * the damaged copy after the other process read it.  Record the
+             * group again in the new epoch; where the switch imported it
+             * (with its txn index), that is a duplicate of the same seq. */
+            sl_plat_log(SL_LOG_WARNING, "journal moved aside during a commit: recording the "
+                        "group again in the new epoch");
+            for (size_t i = 0; i < n; i++)
+                if (valid[i]) {
+                    results[i].seq = 0;
+                    results[i].status = 0;
+                }
+            continue;
+        }
         if (rc == SL_ERR_FULL) {
             /* MDB_MAP_FULL poisons the transaction: it is gone; grow the
              * map with no transaction open and redo the whole group */

@@ -15,6 +15,12 @@ const char *sl__journal_dir(const sl_journal *j);
  * wall-clock ms of the last time (0, 0: never).  For the daemon's alarm. */
 int sl__journal_reopens(const sl_journal *j, uint64_t *n, int64_t *last_ms);
 
+/* How often this handle followed an epoch switch made by another process
+ * (the journal was found damaged and moved aside while this handle had it
+ * open: docs/PROTOCOL.md "Journal epochs"), and the wall-clock ms of the
+ * last time (0, 0: never).  For the daemon, which then resyncs. */
+int sl__journal_follows(const sl_journal *j, uint64_t *n, int64_t *last_ms);
+
 /* sl_journal_foreach without hashing each record (rec->hash is zeros):
  * for readers that need only the chain's prev hashes, like the batch
  * builder, where SHA-256 was a quarter of the cost per synced record. */

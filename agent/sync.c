@@ -396,6 +396,21 @@ out:
     free(a);
 }
 
+void sl__sync_journal_switched(sl__sync *s, uint64_t now_ms)
+{
+    uint64_t acked = 0;
+    if (sl__journal_acked(s->j, &acked) != SL_OK)
+        acked = 0;
+    s->acked = acked;
+    s->st.acked_through = acked;
+    s->n_pend = 0;   /* sends of the old file: the sent log is for trace only */
+    s->rt.active = 0;
+    rewind_all(s);
+    sl_plat_log(SL_LOG_NOTICE, "journal: new epoch, sending again from seq %llu",
+                (unsigned long long)(acked + 1));
+    fill(s, now_ms);
+}
+
 void sl__sync_kick(sl__sync *s, uint64_t now_ms)
 {
     fill(s, now_ms);

@@ -1,7 +1,7 @@
 /* Journal epochs (docs/PROTOCOL.md "Journal epochs") through the C API: a
  * damaged journal is moved aside by the next writable open, which succeeds
- * with a new epoch; a handle still open on the moved journal refuses to
- * append to it (the moved copy is evidence). */
+ * with a new epoch; a handle still open on the moved journal never
+ * appends to it (the moved copy is evidence): it follows the switch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,8 +88,26 @@ static void test_epoch_switch(void **state)
     sl_verify v;
     assert_int_equal(sl_journal_verify(nj, &v), SL_OK);
 
-    /* the handle on the moved journal does not write into the evidence */
-    sale(old, "E-late", SL_ERR_CORRUPT, &seq);
+    /* the handle on the moved journal does not write into the evidence: it
+     * follows the switch (reopens on the new epoch) and appends there */
+    uint64_t nf = 9;
+    int adv = 0;
+    int64_t fms = -1;
+    assert_int_equal(sl__journal_follows(old, &nf, &fms), SL_OK);
+    assert_int_equal(nf, 0);
+    sale(old, "E-late", SL_OK, &seq);
+    assert_int_equal(seq, 11);
+    assert_int_equal(sl__journal_follows(old, &nf, &fms), SL_OK);
+    assert_int_equal(nf, 1);
+    assert_true(fms > 0);
+    sale(old, "E-new", SL_OK, &seq);   /* recorded through nj: a duplicate */
+    assert_int_equal(seq, 10);
+    assert_int_equal(sl__journal_ack(old, 10, NULL, 0, &adv), SL_OK);
+    uint64_t acked = 0;
+    assert_int_equal(sl__journal_acked(nj, &acked), SL_OK);
+    assert_int_equal(acked, 10);
+    assert_int_equal(sl__journal_follows(old, &nf, &fms), SL_OK);
+    assert_int_equal(nf, 1);
     char moved[300];
     snprintf(moved, sizeof moved, "%s/%s/data.mdb", dir, ep.moved_to);
     uint8_t *after;
