@@ -35,6 +35,7 @@ static const char META_TAIL[] = "tail";       /* seq (8 BE) + hash (32) */
 static const char META_ACKED[] = "acked";     /* acked_through (8 BE) */
 static const char META_ANCHOR[] = "anchor";   /* last pruned: seq (8 BE) + hash (32) */
 static const char META_EPOCH[] = "epoch";     /* see EPOCH_* at the end of the file */
+static const char META_EPOCH_IMPORT[] = "epoch_import";   /* base seq (8 BE) + last (8 BE) */
 
 struct sl_journal {
     MDB_env *env;
@@ -1907,11 +1908,200 @@ out:
     return 0;
 }
 
+
+/* Import (docs/PROTOCOL.md "Journal epochs"): the old epoch's verified
+ * records after its acked_through were reported recorded to their clients
+ * but the hub may not have them.  They are copied into the new epoch, same
+ * bytes and seqs, so the normal sync sends them.  The copies are found like
+ * epoch_salvage finds records (plain reads of every page, no mmap), and
+ * chosen by following the chain backwards from X's verified hash: each
+ * record taken is the one whose hash its successor names, so every byte
+ * imported is proven by the chain the scan verified. */
+#define IMPORT_MAX ((size_t)1 << 20)   /* copies considered (84 MiB) */
+
+typedef struct imp_cand {
+    uint64_t seq, off;
+    uint32_t len;
+    uint8_t hash[32], prev[32];
+} imp_cand;
+
+typedef struct epoch_import {
+    uint64_t base;           /* new anchor: the record before the first import */
+    uint8_t base_hash[32];
+    size_t n;                /* records base+1..X, offsets in the damaged file */
+    imp_cand *rec;
+} epoch_import;
+
+static int imp_cmp(const void *a, const void *b)
+{
+    const imp_cand *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void epoch_import_plan(const char *dir, const epoch_probe *s, epoch_import *im)
+{
+    im->base = s->good_seq;
+    memcpy(im->base_hash, s->good_hash, 32);
+    im->n = 0;
+    im->rec = NULL;
+    uint64_t lo = s->acked;   /* 0 when unreadable: import every verified record */
+    if (lo >= s->good_seq)
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    uint64_t fsize;
+    uint8_t m[160];
+    size_t got;
+    uint32_t ps;
+    if (sl_plat_file_size(path, &fsize) != SL_OK ||
+        sl_plat_read_at(path, 0, m, sizeof m, &got) != SL_OK || got < LM_PAGEHDR + LM_META_PSIZE + 4)
+        return;
+    memcpy(&ps, m + LM_PAGEHDR + LM_META_PSIZE, 4);
+    if (ps < 512 || ps > 65536 || (ps & (ps - 1)))
+        return;
+    uint8_t *pg = malloc(ps);
+    size_t n = 0, cap = 1024;
+    imp_cand *c = malloc(sizeof *c * cap);
+    sl_record *rec = malloc(sizeof *rec);
+    if (pg == NULL || c == NULL || rec == NULL)
+        goto out;
+    for (uint64_t off = 2 * (uint64_t)ps; off + ps <= fsize && n < IMPORT_MAX; off += ps) {
+        if (sl_plat_read_at(path, off, pg, ps, &got) != SL_OK || got != ps)
+            break;
+        uint16_t flags, lower;
+        memcpy(&flags, pg + LM_PG_FLAGS, 2);
+        memcpy(&lower, pg + LM_PG_LOWER, 2);
+        if ((flags & 0x7f) != 0x02 || lower < LM_PAGEHDR || lower > ps)
+            continue;
+        for (unsigned i = LM_PAGEHDR; i + 2 <= lower; i += 2) {
+            uint16_t no, lo16, hi, nf, ks;
+            memcpy(&no, pg + i, 2);
+            if ((size_t)no + 16 > ps)
+                continue;
+            memcpy(&lo16, pg + no, 2);
+            memcpy(&hi, pg + no + 2, 2);
+            memcpy(&nf, pg + no + 4, 2);
+            memcpy(&ks, pg + no + 6, 2);
+            size_t ds = lo16 | ((size_t)hi << 16);
+            if (ks != 8 || (nf & 1) || (size_t)no + 16 + ds > ps)
+                continue;
+            uint64_t kseq = get_be64(pg + no + 8);
+            if (kseq <= lo || kseq > s->good_seq)
+                continue;
+            MDB_val v = {ds, pg + no + 16};
+            if (decode_stored(&v, rec) != SL_OK || rec->seq != kseq)
+                continue;
+            if (n == cap) {
+                imp_cand *t = realloc(c, sizeof *c * cap * 2);
+                if (t == NULL)
+                    goto out;
+                c = t;
+                cap *= 2;
+            }
+            c[n].seq = kseq;
+            c[n].off = off + no + 16;
+            c[n].len = (uint32_t)ds;
+            memcpy(c[n].hash, rec->hash, 32);
+            memcpy(c[n].prev, rec->prev_hash, 32);
+            n++;
+        }
+    }
+    if (n == 0)
+        goto out;
+    qsort(c, n, sizeof *c, imp_cmp);
+    /* backwards from X: keep, per seq, the copy the chain names */
+    imp_cand *pk = malloc(sizeof *pk * n);
+    if (pk == NULL)
+        goto out;
+    uint8_t need[32];
+    memcpy(need, s->good_hash, 32);
+    uint64_t seq = s->good_seq;
+    size_t hi_i = n, k = 0;
+    while (seq > lo) {
+        while (hi_i > 0 && c[hi_i - 1].seq > seq)
+            hi_i--;
+        size_t f = hi_i;
+        while (f > 0 && c[f - 1].seq == seq && memcmp(c[f - 1].hash, need, 32) != 0)
+            f--;
+        if (f == 0 || c[f - 1].seq != seq)
+            break;   /* no copy of seq: the new epoch starts after it */
+        pk[k++] = c[f - 1];
+        memcpy(need, c[f - 1].prev, 32);
+        seq--;
+    }
+    free(c);
+    c = pk;
+    if (k == 0)
+        goto out;
+    im->base = seq;
+    memcpy(im->base_hash, need, 32);
+    for (size_t i = 0; i < k / 2; i++) {   /* ascending */
+        imp_cand t = c[i];
+        c[i] = c[k - 1 - i];
+        c[k - 1 - i] = t;
+    }
+    im->n = k;
+    im->rec = c;
+    c = NULL;
+out:
+    free(rec);
+    free(c);
+    free(pg);
+}
+
+/* Copy the planned records and their txn index entries into the new
+ * epoch's journal (inside its first transaction).  Each record is read
+ * again and must hash to what the plan chose. */
+static int epoch_import_put(sl_journal *n, MDB_txn *txn, const char *damaged,
+                            const epoch_import *im)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", damaged);
+    sl_record *rec = malloc(sizeof *rec);
+    uint8_t *buf = malloc(65536);
+    int rc = rec && buf ? 0 : ENOMEM;
+    for (size_t i = 0; i < im->n && rc == 0; i++) {
+        const imp_cand *c = &im->rec[i];
+        size_t got, clen;
+        uint8_t h[32], key[8], iv[40];
+        if (c->len > 65536 || sl_plat_read_at(path, c->off, buf, c->len, &got) != SL_OK ||
+            got != c->len) {
+            rc = EIO;
+            break;
+        }
+        MDB_val v = {c->len, buf};
+        sl__sha256(buf, c->len, h);
+        if (memcmp(h, c->hash, 32) != 0 || decode_stored(&v, rec) != SL_OK) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        put_be64(key, c->seq);
+        MDB_val k = {8, key};
+        if ((rc = mdb_put(txn, n->db_rec, &k, &v, MDB_NOOVERWRITE | MDB_APPEND)) != 0)
+            break;
+        /* the index entry is derived from the record (content_matches_index) */
+        if (sl__codec_encode(&rec->ev, SL_ENC_CONTENT, 0, NULL, NULL, n->cbuf, sizeof n->cbuf,
+                             &clen) != SL_OK) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(iv, key, 8);
+        sl__sha256(n->cbuf, clen, iv + 8);
+        MDB_val tk = {strlen(rec->ev.txn_id), rec->ev.txn_id}, tv = {40, iv};
+        rc = mdb_put(txn, n->db_txn, &tk, &tv, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
+    free(buf);
+    free(rec);
+    return rc;
+}
+
 /* Build the new epoch's journal in tmp: empty, with tail = anchor = the
  * old epoch's last verified record (so seqs continue and the first new
  * record chains to it), acked = at most that, and the epoch record. */
 static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, int64_t when,
-                        const char *moved_to)
+                        const char *moved_to, const epoch_import *im)
 {
     sl_journal *n = calloc(1, sizeof *n);
     if (n == NULL)
@@ -1929,6 +2119,14 @@ static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, in
         free(n);
         return rc;
     }
+    /* room for the imported records (each at most a page, plus the index) */
+    uint64_t want = n->map_bytes + (uint64_t)im->n * 2 * 4096;
+    if (im->n > 0 && want > n->map_bytes) {
+        if (want > n->max_bytes)
+            want = n->max_bytes;
+        if (mdb_env_set_mapsize(n->env, (size_t)want) == 0)
+            n->map_bytes = want;
+    }
     MDB_txn *txn;
     if ((rc = mdb_txn_begin(n->env, NULL, 0, &txn)) == 0) {
         uint8_t tv[40], ev[EPOCH_VAL_MIN + 128], av[8];
@@ -1942,15 +2140,31 @@ static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, in
         if (ml > 128)
             ml = 128;
         memcpy(ev + EPOCH_VAL_MIN, moved_to, ml);
-        put_be64(av, p->acked < p->good_seq ? p->acked : p->good_seq);
+        put_be64(av, p->acked < im->base ? p->acked : im->base);
         MDB_val k, v;
+        uint8_t anv[40], iv[16];
+        put_be64(anv, im->base);
+        memcpy(anv + 8, im->base_hash, 32);
         if (p->good_seq > 0) {
             k.mv_size = sizeof META_TAIL - 1, k.mv_data = (void *)META_TAIL;
             v.mv_size = 40, v.mv_data = tv;
             rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+        }
+        /* the anchor is the record before the first imported one (X itself
+         * when nothing is imported): journal verify chains from it */
+        if (rc == 0 && im->base > 0) {
             k.mv_size = sizeof META_ANCHOR - 1, k.mv_data = (void *)META_ANCHOR;
+            v.mv_size = 40, v.mv_data = anv;
+            rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+        }
+        if (rc == 0 && im->n > 0) {
+            put_be64(iv, im->base);
+            put_be64(iv + 8, p->good_seq);
+            k.mv_size = sizeof META_EPOCH_IMPORT - 1, k.mv_data = (void *)META_EPOCH_IMPORT;
+            v.mv_size = 16, v.mv_data = iv;
+            rc = mdb_put(txn, n->db_meta, &k, &v, 0);
             if (rc == 0)
-                rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+                rc = epoch_import_put(n, txn, j->dir, im);
         }
         if (rc == 0 && get_be64(av) > 0) {
             k.mv_size = sizeof META_ACKED - 1, k.mv_data = (void *)META_ACKED;
@@ -2129,7 +2343,23 @@ static int epoch_check(sl_journal *j, const char *state_dir)
     snprintf(base, sizeof base, "journal.damaged-%sZ", name);
     snprintf(moved, sizeof moved, "%s/%s", state_dir, base);
     snprintf(tmp, sizeof tmp, "%s/journal.new.%ld", state_dir, sl_plat_getpid());
-    if ((rc = epoch_create(j, tmp, &s, now, base)) != SL_OK) {
+    epoch_import im;
+    epoch_import_plan(j->dir, &s, &im);
+    rc = epoch_create(j, tmp, &s, now, base, &im);
+    if (rc != SL_OK && im.n > 0) {
+        /* the import is a rescue, not a condition: start the epoch without it */
+        sl_plat_log(SL_LOG_ERR, "journal: importing %zu verified record(s) failed (%s): the new "
+                    "epoch starts without them (they stay in the damaged copy)", im.n,
+                    sl_strerror(rc));
+        free(im.rec);
+        im.rec = NULL;
+        im.n = 0;
+        im.base = s.good_seq;
+        memcpy(im.base_hash, s.good_hash, 32);
+        rc = epoch_create(j, tmp, &s, now, base, &im);
+    }
+    free(im.rec);
+    if (rc != SL_OK) {
         (void)sl_plat_remove_flat_dir(tmp);
         return rc;
     }
@@ -2145,6 +2375,10 @@ static int epoch_check(sl_journal *j, const char *state_dir)
         return rc;
     sl_plat_log(SL_LOG_ERR, "journal damaged at %s (%s), moved to %s, new epoch %u from seq %llu",
                 ts, p.why, moved, s.epoch + 1, (unsigned long long)s.good_seq);
+    if (im.base < s.good_seq)
+        sl_plat_log(SL_LOG_ERR, "journal: imported the verified records %llu..%llu the hub had "
+                    "not acknowledged into epoch %u", (unsigned long long)(im.base + 1),
+                    (unsigned long long)s.good_seq, s.epoch + 1);
     return SL_OK;
 }
 
@@ -2171,6 +2405,12 @@ int sl__journal_epoch(sl_journal *j, sl__epoch *e)
             ml = sizeof e->moved_to - 1;
         memcpy(e->moved_to, b + EPOCH_VAL_MIN, ml);
         e->moved_to[ml] = 0;
+        e->import_base = e->from_seq;
+        MDB_val ik = {sizeof META_EPOCH_IMPORT - 1, (void *)META_EPOCH_IMPORT}, iv;
+        if (mdb_get(txn, j->db_meta, &ik, &iv) == 0 && iv.mv_size == 16 &&
+            get_be64((uint8_t *)iv.mv_data + 8) == e->from_seq &&
+            get_be64(iv.mv_data) < e->from_seq)
+            e->import_base = get_be64(iv.mv_data);
         rc = SL_OK;
     } else {
         rc = rc == 0 || rc == MDB_NOTFOUND ? SL_ERR_NOT_FOUND : sl__mdb_err(rc);

@@ -127,6 +127,8 @@ typedef struct sl__epoch {
     uint8_t from_hash[32];   /* its hash: the new epoch's first prev */
     int64_t damaged_ms;      /* when the damage was found (Unix ms) */
     char moved_to[129];      /* the damaged directory, relative to state_dir */
+    uint64_t import_base;    /* records import_base+1..from_seq were imported from
+                                the damaged copy (= from_seq: none) */
 } sl__epoch;
 /* SL_OK with *e filled, SL_ERR_NOT_FOUND for epoch 1 (e->epoch = 1). */
 int sl__journal_epoch(sl_journal *j, sl__epoch *e);

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; agent_kill dev-2; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 14
+plan 21
 N=$(scale 120 200)
 sale() {  # sale TXN_ID
     printf '{"kind":"sale","txn_id":"%s","currency":"EUR","lines":[{"sku":"123","qty":1,"unit_price":100}],"tenders":[{"method":"cash","amount":100}]}\n' "$1"
@@ -79,6 +79,32 @@ grep -q '"journal_epoch_follows":1' "$TMP/st.json"
 ok $? "status (the daemon's view) counts the switch it followed"
 agent_stop dev-1
 
+# 2. Verified records the hub has not acknowledged are imported into the
+# new epoch: hub offline while dev-2 records, damage, new epoch, hub back.
+agent_conf dev-2
+agent_start dev-2
+sales B 1 20 | ag dev-2 record > /dev/null
+wait_for 30 '[ "$(acked dev-2)" = 20 ]'
+ok $? "dev-2 synced 20 records"
+agent_stop dev-2
+hub_stop hub-a
+sales B 21 "$((N + 20))" | ag dev-2 record > /dev/null
+middle "$TMP/dev-2/journal/data.mdb" "B-$(printf %04d $((N / 2 + 20)))"
+sale M-1 | ag dev-2 record > /dev/null 2> "$TMP/err2"
+Y=$(sed -n 's/.*new epoch 2 from seq \([0-9]*\)$/\1/p' "$TMP/err2")
+[ -n "$Y" ] && [ "$Y" -ge $((N / 2 + 18)) ] && [ "$Y" -lt $((N / 2 + 20)) ]
+ok $? "dev-2: new epoch 2 from seq $Y"
+grep -q "imported the verified records 21..$Y the hub had not acknowledged into epoch 2" "$TMP/err2"
+ok $? "the verified records after acked_through (21..$Y) were imported"
+ag dev-2 journal verify > /dev/null
+ok $? "dev-2's new epoch (imported records included) verifies"
+hub_start hub-a
+agent_start dev-2
+wait_for 40 '[ "$(acked dev-2)" = "$((Y + 1))" ]'
+ok $? "dev-2 synced through $((Y + 1))"
+is "$(chain dev-2)" "ok $((Y + 1))" "the hub holds dev-2's seq 1..$((Y + 1)) once each, chained"
+out=$(sale "B-$(printf %04d 30)" | ag dev-2 record 2>&1)
+is "$out" "duplicate seq 30 B-0030" "a POS retry of an imported record is a duplicate"
 [ "$_tap_fail" -eq 0 ] && res=PASS || res=FAIL
-report "epoch switch under a running daemon" 1 $((N + 5)) 0 0 "$res"
+report "epoch switch under a running daemon, import" 2 $((2 * N + 26)) 0 0 "$res"
 done_testing
