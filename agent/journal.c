@@ -1648,7 +1648,7 @@ static uint64_t lm_word(const uint8_t *p)
 /* Compare the file's size with the last page its newest meta page names,
  * before LMDB maps it (a page past the end of the file would be a SIGBUS in
  * the mapping). */
-static int meta_pages_ok(const char *dir, char *why, size_t whysz)
+static int meta_pages_ok(const char *dir, char *why, size_t whysz, uint64_t *txnid)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/data.mdb", dir);
@@ -1686,6 +1686,8 @@ static int meta_pages_ok(const char *dir, char *why, size_t whysz)
         if (i == 0)
             continue;
     }
+    if (txnid != NULL)
+        *txnid = best_txn;
     if (!found) {
         snprintf(why, whysz, "no valid meta page");
         return 0;
@@ -1719,7 +1721,7 @@ static int epoch_probe_fn(void *vctx, void *out, size_t outsz)
     epoch_probe *p = out;
     (void)outsz;
     p->damaged = 1;
-    if (!meta_pages_ok(c->dir, p->why, sizeof p->why))
+    if (!meta_pages_ok(c->dir, p->why, sizeof p->why, NULL))
         return 0;
     sl_journal *j = calloc(1, sizeof *j);
     if (j == NULL) {
@@ -2101,7 +2103,7 @@ static int epoch_import_put(sl_journal *n, MDB_txn *txn, const char *damaged,
  * old epoch's last verified record (so seqs continue and the first new
  * record chains to it), acked = at most that, and the epoch record. */
 static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, int64_t when,
-                        const char *moved_to, const epoch_import *im)
+                        const char *moved_to, const epoch_import *im, const char *src)
 {
     sl_journal *n = calloc(1, sizeof *n);
     if (n == NULL)
@@ -2164,7 +2166,7 @@ static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, in
             v.mv_size = 16, v.mv_data = iv;
             rc = mdb_put(txn, n->db_meta, &k, &v, 0);
             if (rc == 0)
-                rc = epoch_import_put(n, txn, j->dir, im);
+                rc = epoch_import_put(n, txn, src, im);
         }
         if (rc == 0 && get_be64(av) > 0) {
             k.mv_size = sizeof META_ACKED - 1, k.mv_data = (void *)META_ACKED;
@@ -2305,6 +2307,41 @@ out:
     free(pg);
 }
 
+/* Scan the damaged journal in src (its last verified record X, acked),
+ * plan the import and build the new epoch's journal in tmp. */
+static int epoch_build(sl_journal *j, const char *src, const char *tmp, const epoch_probe *p,
+                       int64_t now, const char *moved_base, epoch_probe *s, uint64_t *imp_base)
+{
+    epoch_ctx c = {src, j->max_bytes};
+    int faulted;
+    memset(s, 0, sizeof *s);
+    (void)sl_plat_run_isolated(epoch_scan_fn, &c, s, sizeof *s, &faulted);
+    /* the LMDB walk stops at the first page it cannot reach; pages read
+     * one by one may carry the chain further (truncation) */
+    epoch_salvage(src, s);
+    /* fall back to what the probe could read when the scan found nothing */
+    if (s->acked == 0)
+        s->acked = p->acked;
+    epoch_import im;
+    epoch_import_plan(src, s, &im);
+    int rc = epoch_create(j, tmp, s, now, moved_base, &im, src);
+    if (rc != SL_OK && im.n > 0) {
+        /* the import is a rescue, not a condition: start the epoch without it */
+        sl_plat_log(SL_LOG_ERR, "journal: importing %zu verified record(s) failed (%s): the new "
+                    "epoch starts without them (they stay in the damaged copy)", im.n,
+                    sl_strerror(rc));
+        free(im.rec);
+        im.rec = NULL;
+        im.n = 0;
+        im.base = s->good_seq;
+        memcpy(im.base_hash, s->good_hash, 32);
+        rc = epoch_create(j, tmp, s, now, moved_base, &im, src);
+    }
+    free(im.rec);
+    *imp_base = im.base;
+    return rc;
+}
+
 static int epoch_check(sl_journal *j, const char *state_dir)
 {
     epoch_ctx c = {j->dir, j->max_bytes};
@@ -2321,15 +2358,9 @@ static int epoch_check(sl_journal *j, const char *state_dir)
     if (!p.damaged)
         return SL_OK;
     sl_plat_log(SL_LOG_ERR, "journal %s is damaged (%s): moving it aside", j->dir, p.why);
-    epoch_probe s;
-    memset(&s, 0, sizeof s);
-    (void)sl_plat_run_isolated(epoch_scan_fn, &c, &s, sizeof s, &faulted);
-    /* the LMDB walk stops at the first page it cannot reach; pages read
-     * one by one may carry the chain further (truncation) */
-    epoch_salvage(j->dir, &s);
-    /* fall back to what the probe could read when the scan found nothing */
-    if (s.acked == 0)
-        s.acked = p.acked;
+    char why[120];
+    uint64_t t0 = 0, t1 = 0;
+    (void)meta_pages_ok(j->dir, why, sizeof why, &t0);
     int64_t now = sl_plat_now_ms();
     char ts[40], name[64], moved[4300], tmp[4300];
     sl_plat_format_utc(now, ts, sizeof ts);
@@ -2343,23 +2374,9 @@ static int epoch_check(sl_journal *j, const char *state_dir)
     snprintf(base, sizeof base, "journal.damaged-%sZ", name);
     snprintf(moved, sizeof moved, "%s/%s", state_dir, base);
     snprintf(tmp, sizeof tmp, "%s/journal.new.%ld", state_dir, sl_plat_getpid());
-    epoch_import im;
-    epoch_import_plan(j->dir, &s, &im);
-    rc = epoch_create(j, tmp, &s, now, base, &im);
-    if (rc != SL_OK && im.n > 0) {
-        /* the import is a rescue, not a condition: start the epoch without it */
-        sl_plat_log(SL_LOG_ERR, "journal: importing %zu verified record(s) failed (%s): the new "
-                    "epoch starts without them (they stay in the damaged copy)", im.n,
-                    sl_strerror(rc));
-        free(im.rec);
-        im.rec = NULL;
-        im.n = 0;
-        im.base = s.good_seq;
-        memcpy(im.base_hash, s.good_hash, 32);
-        rc = epoch_create(j, tmp, &s, now, base, &im);
-    }
-    free(im.rec);
-    if (rc != SL_OK) {
+    epoch_probe s;
+    uint64_t imp_base;
+    if ((rc = epoch_build(j, j->dir, tmp, &p, now, base, &s, &imp_base)) != SL_OK) {
         (void)sl_plat_remove_flat_dir(tmp);
         return rc;
     }
@@ -2369,15 +2386,35 @@ static int epoch_check(sl_journal *j, const char *state_dir)
         (void)sl_plat_remove_flat_dir(tmp);
         return rc == SL_ERR_BUSY ? SL_ERR_CORRUPT : rc;
     }
+    /* A handle open on the old file (a running daemon) may have committed
+     * after the scan read it and before the rename: those records were
+     * reported recorded.  Its meta page's txnid says so: build the new
+     * epoch again from the moved copy.  Once moved, such a handle's next
+     * transaction sees it and follows the switch; one that committed after
+     * this look records its group again in the new epoch (commit_group). */
+    for (int tries = 0; tries < 3; tries++) {
+        (void)meta_pages_ok(moved, why, sizeof why, &t1);
+        if (t1 == t0)
+            break;
+        sl_plat_log(SL_LOG_WARNING, "journal: another process committed to the damaged journal "
+                    "while it was read: reading it again");
+        t0 = t1;
+        if ((rc = epoch_build(j, moved, tmp, &p, now, base, &s, &imp_base)) != SL_OK) {
+            /* put the damaged journal back: the next open tries again */
+            (void)sl_plat_remove_flat_dir(tmp);
+            (void)sl_plat_rename_dir(moved, j->dir);
+            return rc;
+        }
+    }
     if ((rc = sl_plat_rename_dir(tmp, j->dir)) != SL_OK)
         return rc;
     if ((rc = sl_plat_fsync_dir(state_dir)) != SL_OK)
         return rc;
     sl_plat_log(SL_LOG_ERR, "journal damaged at %s (%s), moved to %s, new epoch %u from seq %llu",
                 ts, p.why, moved, s.epoch + 1, (unsigned long long)s.good_seq);
-    if (im.base < s.good_seq)
+    if (imp_base < s.good_seq)
         sl_plat_log(SL_LOG_ERR, "journal: imported the verified records %llu..%llu the hub had "
-                    "not acknowledged into epoch %u", (unsigned long long)(im.base + 1),
+                    "not acknowledged into epoch %u", (unsigned long long)(imp_base + 1),
                     (unsigned long long)s.good_seq, s.epoch + 1);
     return SL_OK;
 }
