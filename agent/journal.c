@@ -2455,3 +2455,126 @@ int sl__journal_epoch(sl_journal *j, sl__epoch *e)
     mdb_txn_abort(txn);
     return rc;
 }
+
+typedef struct bgv_ctx {
+    const char *dir;
+    uint64_t max_bytes;
+    size_t max;
+} bgv_ctx;
+
+static void bgv_bad(sl__bgverify *v, uint64_t seq, const char *why)
+{
+    if (v->bad_this_pass == 0 || seq < v->bad_this_pass)
+        v->bad_this_pass = seq;
+    v->first_bad = v->bad_this_pass;
+    snprintf(v->why, sizeof v->why, "%s", why);
+    v->next_seq = 0;   /* start over at the anchor: report the oldest damage */
+}
+
+/* Child: one slice of the background verify on an environment of its own
+ * (LMDB environments must not cross fork()). */
+static int bgv_fn(void *vctx, void *out, size_t outsz)
+{
+    bgv_ctx *c = vctx;
+    sl__bgverify *v = out;
+    (void)outsz;
+    sl_journal *j = calloc(1, sizeof *j);
+    sl_record *rec = malloc(sizeof *rec);
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    if (j == NULL || rec == NULL)
+        goto out;
+    j->read_only = 1;
+    j->max_bytes = c->max_bytes;
+    snprintf(j->dir, sizeof j->dir, "%s", c->dir);
+    if (env_open(j, 0) != SL_OK)
+        goto out;
+    if (!j->have_dbs || mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != 0 ||
+        mdb_cursor_open(txn, j->db_rec, &cur) != 0)
+        goto out_env;
+    uint64_t tail_seq, anchor_seq = 0;
+    uint8_t tail_hash[32], anchor_hash[32];
+    memset(anchor_hash, 0, 32);
+    if (read_tail(j, txn, &tail_seq, tail_hash) != SL_OK) {
+        bgv_bad(v, 0, "journal tail unreadable");
+        goto out_env;
+    }
+    MDB_val ak = {sizeof META_ANCHOR - 1, (void *)META_ANCHOR}, av, k, val;
+    if (mdb_get(txn, j->db_meta, &ak, &av) == 0 && av.mv_size == 40) {
+        anchor_seq = get_be64(av.mv_data);
+        memcpy(anchor_hash, (uint8_t *)av.mv_data + 8, 32);
+    }
+    if (v->next_seq == 0 || v->next_seq <= anchor_seq) {
+        v->next_seq = anchor_seq + 1;   /* a new pass, or retention moved the anchor */
+        memcpy(v->prev, anchor_hash, 32);
+    }
+    uint8_t key[8];
+    put_be64(key, v->next_seq);
+    k.mv_size = 8;
+    k.mv_data = key;
+    size_t n = 0;
+    int mrc = v->next_seq <= tail_seq ? mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE) : MDB_NOTFOUND;
+    while (mrc == 0 && n < c->max && v->next_seq <= tail_seq) {
+        if (k.mv_size != 8 || get_be64(k.mv_data) != v->next_seq ||
+            decode_stored(&val, rec) != SL_OK || rec->seq != v->next_seq) {
+            bgv_bad(v, v->next_seq, "record missing or does not decode");
+            goto out_env;
+        }
+        if (memcmp(rec->prev_hash, v->prev, 32) != 0) {
+            bgv_bad(v, v->next_seq, "record does not chain to the one before");
+            goto out_env;
+        }
+        if (!content_matches_index(j, txn, rec)) {
+            bgv_bad(v, v->next_seq, "txn index entry missing or different");
+            goto out_env;
+        }
+        memcpy(v->prev, rec->hash, 32);
+        v->next_seq++;
+        v->checked++;
+        n++;
+        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+    }
+    if (v->next_seq <= tail_seq && n < c->max) {
+        bgv_bad(v, v->next_seq, "record missing");
+    } else if (v->next_seq > tail_seq) {
+        if (tail_seq > anchor_seq && memcmp(v->prev, tail_hash, 32) != 0) {
+            bgv_bad(v, tail_seq, "last record does not match the journal tail");
+        } else {
+            /* a clean pass clears what an earlier one found */
+            v->passes++;
+            v->first_bad = v->bad_this_pass;
+            if (v->bad_this_pass == 0)
+                v->why[0] = 0;
+            v->bad_this_pass = 0;
+            v->next_seq = 0;
+        }
+    }
+out_env:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(j->env);
+out:
+    free(rec);
+    free(j);
+    return 0;
+}
+
+int sl__journal_bgverify(sl_journal *j, sl__bgverify *v, size_t max)
+{
+    if (j == NULL || v == NULL || max == 0)
+        return SL_ERR_USAGE;
+    bgv_ctx c = {j->dir, j->max_bytes, max};
+    sl__bgverify out = *v;
+    int faulted = 0;
+    int rc = sl_plat_run_isolated(bgv_fn, &c, &out, sizeof out, &faulted);
+    if (faulted) {
+        out = *v;
+        bgv_bad(&out, v->next_seq ? v->next_seq : 1, "reading the journal crashed its reader");
+    } else if (rc != SL_OK) {
+        return rc;
+    }
+    *v = out;
+    return SL_OK;
+}

@@ -133,4 +133,22 @@ typedef struct sl__epoch {
 /* SL_OK with *e filled, SL_ERR_NOT_FOUND for epoch 1 (e->epoch = 1). */
 int sl__journal_epoch(sl_journal *j, sl__epoch *e);
 
+/* Background verify (the daemon): `journal verify`'s record checks (decode,
+ * gapless, chained from the anchor, txn index, tail hash) done a slice at a
+ * time, so damage older than the open-time check's last 256 records is
+ * found without a full verify.  Zero the state to start; it resumes where
+ * the last call stopped and starts over at the anchor after each pass. */
+typedef struct sl__bgverify {
+    uint64_t next_seq;        /* 0: start at the anchor */
+    uint8_t prev[32];
+    uint64_t passes;          /* complete passes */
+    uint64_t checked;         /* records checked in all */
+    uint64_t first_bad;       /* 0 = none found (cleared by a clean pass) */
+    uint64_t bad_this_pass;
+    char why[96];             /* for first_bad */
+} sl__bgverify;
+/* Check up to max records in a child process (a damaged page must not take
+ * the daemon down).  SL_OK also when damage was found (v->first_bad). */
+int sl__journal_bgverify(sl_journal *j, sl__bgverify *v, size_t max);
+
 #endif

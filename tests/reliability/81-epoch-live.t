@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/broker.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 trap 'agent_kill dev-1; agent_kill dev-2; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 21
+plan 27
 N=$(scale 120 200)
 sale() {  # sale TXN_ID
     printf '{"kind":"sale","txn_id":"%s","currency":"EUR","lines":[{"sku":"123","qty":1,"unit_price":100}],"tenders":[{"method":"cash","amount":100}]}\n' "$1"
@@ -105,6 +105,27 @@ ok $? "dev-2 synced through $((Y + 1))"
 is "$(chain dev-2)" "ok $((Y + 1))" "the hub holds dev-2's seq 1..$((Y + 1)) once each, chained"
 out=$(sale "B-$(printf %04d 30)" | ag dev-2 record 2>&1)
 is "$out" "duplicate seq 30 B-0030" "a POS retry of an imported record is a duplicate"
+
+# 3. The daemon's background verify finds damage older than the open-time
+# check's window (the last 256 records) and reports it; no new epoch.
+agent_start dev-1
+base=$(ag dev-1 journal verify | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
+sales C 1 300 | ag dev-1 record > /dev/null
+wait_for 30 '[ "$(acked dev-1)" = "$((base + 300))" ]'
+ok $? "dev-1 synced 300 more records"
+middle "$TMP/dev-1/journal/data.mdb" C-0020
+E=$((base + 20))
+wait_for 40 'ag dev-1 status --json | grep -q "journal damaged at seq"'
+ok $? "status reports the damage the background verify found"
+bad=$(ag dev-1 status 2>&1 | sed -n 's/.*journal damaged at seq \([0-9]*\) .*background verify.*/\1/p')
+[ -n "$bad" ] && [ "$bad" -ge $((E - 1)) ] && [ "$bad" -le "$E" ]
+ok $? "it names the first damaged seq ($bad, record C-0020 is $E)"
+ag dev-1 doctor 2>&1 | grep -q "warn  journal background verify: the daemon found the journal damaged at seq $bad"
+ok $? "doctor names it"
+ag dev-1 status --json 2> /dev/null | grep -q '"journal_epoch":{"epoch":2'
+ok $? "no new epoch was started for it"
+kill -0 "$AGENT_PID_dev_1" 2> /dev/null
+ok $? "the daemon keeps running"
 [ "$_tap_fail" -eq 0 ] && res=PASS || res=FAIL
-report "epoch switch under a running daemon, import" 2 $((2 * N + 26)) 0 0 "$res"
+report "epoch switch under a running daemon, import" 2 $((2 * N + 326)) 0 0 "$res"
 done_testing
