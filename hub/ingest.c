@@ -280,6 +280,7 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
     uint32_t hub_epoch;
     if ((rc = hub_store_epoch_get(st, device, &hub_epoch)) != SL_OK)
         goto out;
+    ack->epoch = hub_epoch;   /* until this batch's break is committed */
     uint32_t epoch = b.epoch ? b.epoch : 1;
     if (epoch < hub_epoch) {
         snprintf(ack->error, sizeof ack->error, "epoch %u is older than the device's epoch %u",
@@ -403,6 +404,8 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
         goto out;
     }
     in_txn = 0;
+    if (epoch > hub_epoch)
+        ack->epoch = epoch;
     hub_log(SL_LOG_INFO, "batch %s/%s seq %llu-%llu%s: %llu stored (%llu rejected), acked through %llu",
             store, device, (unsigned long long)b.first, (unsigned long long)b.last,
             b.retry ? " (retry)" : "", (unsigned long long)w->added,

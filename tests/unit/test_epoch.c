@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "ack.h"
 #include "journal_internal.h"
 #include "storelink.h"
 
@@ -153,11 +154,39 @@ static void test_intact_stays_epoch_1(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ack key 8: the device's epoch at the hub; absent for epoch 1 */
+static void test_ack_epoch(void **state)
+{
+    (void)state;
+    sl__ack *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    uint8_t buf[256];
+    size_t len;
+    assert_non_null(a);
+    assert_non_null(b);
+    a->acked_through = 42;
+    a->hub_time = T0;
+    a->epoch = 3;
+    assert_int_equal(sl__ack_encode(a, buf, sizeof buf, &len), SL_OK);
+    assert_int_equal(sl__ack_decode(buf, len, b), SL_OK);
+    assert_int_equal(b->epoch, 3);
+    assert_int_equal(b->acked_through, 42);
+    a->epoch = 1;   /* epoch 1 is written as no key at all */
+    assert_int_equal(sl__ack_encode(a, buf, sizeof buf, &len), SL_OK);
+    assert_int_equal(sl__ack_decode(buf, len, b), SL_OK);
+    assert_int_equal(b->epoch, 0);
+    /* {1: 42, 3: 0, 8: 1}: an explicit epoch 1 is malformed */
+    const uint8_t one[] = {0xa3, 0x01, 0x18, 0x2a, 0x03, 0x00, 0x08, 0x01};
+    assert_int_equal(sl__ack_decode(one, sizeof one, b), SL_ERR_CORRUPT);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_epoch_switch),
         cmocka_unit_test(test_intact_stays_epoch_1),
+        cmocka_unit_test(test_ack_epoch),
     };
     return cmocka_run_group_tests_name("epoch", tests, NULL, NULL);
 }
