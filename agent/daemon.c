@@ -1030,6 +1030,11 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             d.follows_seen = nreopen;
             sl__sync_journal_switched(d.sync, now);
             memset(&d.bgv, 0, sizeof d.bgv);   /* a new journal: check it afresh */
+            /* followers hear of the new epoch's records after X, even when
+             * the old file had gone further */
+            sl__epoch ep;
+            if (sl__journal_epoch(d.j, &ep) == SL_OK && d.seen_seq > ep.from_seq)
+                d.seen_seq = ep.from_seq;
             d.state_dirty = 1;
             /* the file watch is on the moved-aside file: watch the new one */
             sl_plat_close(watch);
