@@ -9,7 +9,7 @@ int sl__ack_encode(const sl__ack *a, uint8_t *buf, size_t cap, size_t *len)
 {
     sl__cw w;
     size_t n = 2 + (a->n_rejects > 0) + (a->error[0] != 0) + (a->resend_from != 0) +
-               (a->retried_first != 0) + (a->n_accepted > 0);
+               (a->retried_first != 0) + (a->n_accepted > 0) + (a->epoch > 1);
     if (a->n_rejects > SL_ACK_MAX_REJECTS || a->n_accepted > SL_ACK_MAX_REJECTS)
         return SL_ERR_TOO_LARGE;
     sl__cw_init(&w, buf, cap);
@@ -48,6 +48,10 @@ int sl__ack_encode(const sl__ack *a, uint8_t *buf, size_t cap, size_t *len)
         for (size_t i = 0; i < a->n_accepted; i++)
             sl__cw_uint(&w, a->accepted[i]);
     }
+    if (a->epoch > 1) {
+        sl__cw_uint(&w, 8);
+        sl__cw_uint(&w, a->epoch);
+    }
     if (w.overflow)
         return SL_ERR_TOO_LARGE;
     *len = w.len;
@@ -62,10 +66,10 @@ int sl__ack_decode(const uint8_t *buf, size_t len, sl__ack *a)
     unsigned seen = 0;
     memset(a, 0, sizeof *a);
     sl__cr_init(&r, buf, len);
-    if (sl__cr_map(&r, &n) != 0 || n > 7)
+    if (sl__cr_map(&r, &n) != 0 || n > 8)
         return SL_ERR_CORRUPT;
     for (size_t i = 0; i < n; i++) {
-        if (sl__cr_uint(&r, &key) != 0 || key <= prev || key > 7)
+        if (sl__cr_uint(&r, &key) != 0 || key <= prev || key > 8)
             return SL_ERR_CORRUPT;
         prev = key;
         seen |= 1u << key;
@@ -111,6 +115,11 @@ int sl__ack_decode(const uint8_t *buf, size_t len, sl__ack *a)
                 if (sl__cr_uint(&r, &a->accepted[k]) != 0)
                     return SL_ERR_CORRUPT;
             a->n_accepted = m;
+            break;
+        case 8:
+            if (sl__cr_uint(&r, &v) != 0 || v < 2 || v > 0xffffffffu)
+                return SL_ERR_CORRUPT;
+            a->epoch = (uint32_t)v;
             break;
         }
     }

@@ -2,7 +2,7 @@
  * ack.h - the hub's acknowledgement to a device (docs/PROTOCOL.md "Ack").
  *   ack = { 1: acked_through, ? 2: [* [seq, code, reason]], 3: hub_time,
  *           ? 4: error, ? 5: resend_from, ? 6: [retried_first, retried_last],
- *           ? 7: [* accepted seq] }
+ *           ? 7: [* accepted seq], ? 8: epoch }
  * acked_through is cumulative: every record <= it is stored centrally
  * (rejected ones included, listed in 2 and kept in the dead-letter store).
  */
@@ -35,6 +35,10 @@ typedef struct sl__ack {
     uint64_t retried_first, retried_last;
     size_t n_accepted;
     uint64_t accepted[SL_ACK_MAX_REJECTS];
+    /* the device's journal epoch at the hub after this batch (2 or more;
+     * 0 = absent, epoch 1): a device in a later epoch ignores the ack, it
+     * speaks of the old journal (docs/PROTOCOL.md "Journal epochs") */
+    uint32_t epoch;
 } sl__ack;
 
 int sl__ack_encode(const sl__ack *a, uint8_t *buf, size_t cap, size_t *len);

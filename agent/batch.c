@@ -13,7 +13,8 @@
 enum { BK_VERSION = 1, BK_DEVICE = 2, BK_STORE = 3, BK_FIRST = 4, BK_LAST = 5,
        BK_PREV = 6, BK_CURRENCY = 7, BK_COMP = 8, BK_BODY = 9, BK_CERT = 10,
        BK_SENT_AT = 11, BK_RETRY = 12,
-       BK_EPOCH = 13, BK_EPOCH_FROM = 14 };   /* docs/PROTOCOL.md "Journal epochs" */
+       BK_EPOCH = 13, BK_EPOCH_FROM = 14,
+       BK_EPOCH_BASE = 15 };   /* docs/PROTOCOL.md "Journal epochs" */
 
 struct build_ctx {
     const sl__batch_opts *o;
@@ -128,9 +129,10 @@ int sl__batch_build(sl_journal *j, uint64_t from_seq, const sl__batch_opts *o,
      * starts, in every batch (signed with the rest) */
     sl__epoch ep;
     int has_epoch = sl__journal_epoch(j, &ep) == SL_OK && ep.epoch > 1;
+    int has_base = has_epoch && ep.import_base < ep.from_seq;
     sl__cw_init(&w, env, env_cap);
     sl__cw_map(&w, 9 + (size_t)has_cur + (size_t)comp + (size_t)(o->retry != 0) +
-                       2 * (size_t)has_epoch);
+                       2 * (size_t)has_epoch + (size_t)has_base);
     sl__cw_uint(&w, BK_VERSION); sl__cw_uint(&w, SL_BATCH_VERSION);
     sl__cw_uint(&w, BK_DEVICE); sl__cw_cstr(&w, o->device);
     sl__cw_uint(&w, BK_STORE); sl__cw_cstr(&w, o->store);
@@ -155,6 +157,9 @@ int sl__batch_build(sl_journal *j, uint64_t from_seq, const sl__batch_opts *o,
     if (has_epoch) {
         sl__cw_uint(&w, BK_EPOCH); sl__cw_uint(&w, ep.epoch);
         sl__cw_uint(&w, BK_EPOCH_FROM); sl__cw_uint(&w, ep.from_seq);
+    }
+    if (has_base) {
+        sl__cw_uint(&w, BK_EPOCH_BASE); sl__cw_uint(&w, ep.import_base);
     }
     if (w.overflow) {
         rc = SL_ERR_TOO_LARGE;
@@ -218,10 +223,10 @@ int sl__batch_parse(const uint8_t *msg, size_t len, sl__batch_in *b, char *why, 
     size_t body_len = 0;
     unsigned seen = 0;
     sl__cr_init(&r, b->env, b->env_len);
-    if (sl__cr_map(&r, &n) != 0 || n > 14)
+    if (sl__cr_map(&r, &n) != 0 || n > 15)
         return bad(why, whysz, "envelope is not a map");
     for (size_t i = 0; i < n; i++) {
-        if (sl__cr_uint(&r, &key) != 0 || key <= prev_key || key > BK_EPOCH_FROM)
+        if (sl__cr_uint(&r, &key) != 0 || key <= prev_key || key > BK_EPOCH_BASE)
             return bad(why, whysz, "envelope keys malformed or out of order");
         prev_key = key;
         seen |= 1u << key;
@@ -273,6 +278,10 @@ int sl__batch_parse(const uint8_t *msg, size_t len, sl__batch_in *b, char *why, 
         case BK_EPOCH_FROM:
             e = sl__cr_uint(&r, &b->epoch_from);
             break;
+        case BK_EPOCH_BASE:
+            e = sl__cr_uint(&r, &b->epoch_base);
+            b->has_epoch_base = 1;
+            break;
         }
         if (e)
             return bad(why, whysz, "envelope field malformed");
@@ -284,6 +293,8 @@ int sl__batch_parse(const uint8_t *msg, size_t len, sl__batch_in *b, char *why, 
         return bad(why, whysz, "envelope incomplete");
     if (((seen >> BK_EPOCH) & 1) != ((seen >> BK_EPOCH_FROM) & 1))
         return bad(why, whysz, "envelope epoch without its from_seq");
+    if (b->has_epoch_base && (!((seen >> BK_EPOCH) & 1) || b->epoch_base >= b->epoch_from))
+        return bad(why, whysz, "envelope epoch import base invalid");
     if (b->first == 0 || b->last < b->first)
         return bad(why, whysz, "envelope sequence range invalid");
     if (b->compressed) {

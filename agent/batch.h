@@ -53,6 +53,8 @@ typedef struct sl__batch_in {
     int retry;                 /* re-evaluate rejected records (key 12) */
     uint32_t epoch;            /* journal epoch (key 13; 0 = absent, epoch 1) */
     uint64_t epoch_from;       /* key 14: the old epoch's last verified seq */
+    int has_epoch_base;        /* key 15 present: */
+    uint64_t epoch_base;       /* records epoch_base+1..epoch_from were imported */
     const uint8_t *env;        /* borrowed from the message */
     size_t env_len;
     const uint8_t *sig;

@@ -172,6 +172,21 @@ static void check_journal(struct doc *d, sl_cli *c, int full, sl_journal **jout,
                "journal damaged at %s, moved to %s/%s, new epoch %u from seq %llu", dt,
                c->cfg.state_dir, ep.moved_to, ep.epoch, (unsigned long long)ep.from_seq);
     }
+    {
+        /* the daemon's background verify reaches damage older than the
+         * open-time check (the last 256 records) */
+        int brun = 0;
+        long bpid = 0;
+        json_t *bdj = sl__daemon_view_live(&c->cfg, &brun, &bpid);
+        json_t *bgv = brun && bdj ? json_object_get(bdj, "journal_verify") : NULL;
+        json_int_t bad = bgv ? json_integer_value(json_object_get(bgv, "first_bad")) : 0;
+        const char *bwhy = bgv ? json_string_value(json_object_get(bgv, "why")) : NULL;
+        if (bad > 0)
+            report(d, R_WARN, "journal background verify", "storelink journal verify shows it; "
+                   "check the storage (dmesg, SMART)", "the daemon found the journal damaged at "
+                   "seq %lld (%s)", (long long)bad, bwhy ? bwhy : "");
+        json_decref(bdj);
+    }
     if (full) {
         sl_verify v;
         memset(&v, 0, sizeof v);

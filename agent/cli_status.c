@@ -305,6 +305,12 @@ int sl__cmd_status(sl_cli *c, int argc, char **argv)
     if (running && strcmp(conn, "connected") != 0 && err[0])
         problem(&v, 1, "storelink doctor checks DNS, TCP, TLS and MQTT step by step",
                 "not connected to %s: %s", broker, err);
+    json_t *bgv = dj ? json_object_get(dj, "journal_verify") : NULL;
+    if (running && jint(bgv, "first_bad") > 0)
+        problem(&v, 1, "storelink journal verify shows it; the record may already be at the hub "
+                "(storelink trace SEQ); check the storage (dmesg, SMART)", "journal damaged at seq "
+                "%lld (%s), found by the daemon's background verify", (long long)jint(bgv, "first_bad"),
+                jstr(bgv, "why"));
     if (running && jint(dj, "journal_reopens") > 0) {
         char when[64];
         sl__human_age(now - jint(dj, "journal_reopened_ms"), when, sizeof when);

@@ -40,6 +40,10 @@
 #define DRAIN_MS 5000
 #define PRUNE_EVERY_MS (3600 * 1000)
 #define PRUNE_BATCH 5000
+/* Background verify: a slice of records every so often, in a child process
+ * (journal_internal.h); 5,000 records cost a few ms plus the fork. */
+#define BGVERIFY_EVERY_MS 10000
+#define BGVERIFY_RECORDS 5000
 #define CONNECT_PROBE_MS 3000
 #define REFRESH_MIN_MS 1000       /* daemon.json, metrics, status: at most 1/s */
 #define DRAIN_WINDOW_MS 60000     /* drain_rate is measured over this */
@@ -103,6 +107,9 @@ struct daemon {
     sl__dscan *scan;
     sl_catalog *scancat;
     uint64_t reopens_seen;      /* journal reopens after MDB_PANIC already shown */
+    uint64_t follows_seen;      /* epoch switches by another process already followed */
+    sl__bgverify bgv;           /* background verify state */
+    uint64_t next_bgverify;
 };
 
 /* A price or stock update arrived on topic i. */
@@ -167,6 +174,30 @@ static void prune(struct daemon *d, uint64_t now)
         sl_plat_log(SL_LOG_INFO, "retention: removed %zu acknowledged record(s)", n);
     /* more to do: continue soon, else in an hour */
     d->next_prune = now + (n == PRUNE_BATCH ? 1000 : PRUNE_EVERY_MS);
+}
+
+/* Damage older than the open-time check's window (the last 256 records):
+ * reported loudly, never repaired here.  Starting a new epoch on it would
+ * drop every record after the damage from the live journal (they are no
+ * longer proven by the chain from the start), which is worse than a damaged
+ * old record that is usually already at the hub: `storelink journal verify`
+ * and the operator decide. */
+static void bg_verify(struct daemon *d, uint64_t now)
+{
+    uint64_t was = d->bgv.first_bad;
+    int rc = sl__journal_bgverify(d->j, &d->bgv, BGVERIFY_RECORDS);
+    if (rc != SL_OK)
+        sl_plat_log(SL_LOG_WARNING, "journal background verify: %s", sl_strerror(rc));
+    else if (d->bgv.first_bad != was) {
+        if (d->bgv.first_bad)
+            sl_plat_log(SL_LOG_ERR, "journal background verify: damaged at seq %llu (%s): run "
+                        "storelink journal verify", (unsigned long long)d->bgv.first_bad,
+                        d->bgv.why);
+        else
+            sl_plat_log(SL_LOG_NOTICE, "journal background verify: no damage any more");
+        d->state_dirty = 1;
+    }
+    d->next_bgverify = now + BGVERIFY_EVERY_MS;
 }
 
 /* When the broker will not have us, our own certificate's dates are the
@@ -315,6 +346,13 @@ static json_t *state_json(struct daemon *d, int running)
     if (d->j != NULL && sl__journal_reopens(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
         json_object_set_new(o, "journal_reopens", json_integer((json_int_t)nreopen));
         json_object_set_new(o, "journal_reopened_ms", json_integer((json_int_t)reopen_ms));
+    }
+    json_object_set_new(o, "journal_verify", json_pack("{s:I,s:I,s:I,s:s}",
+        "passes", (json_int_t)d->bgv.passes, "checked", (json_int_t)d->bgv.checked,
+        "first_bad", (json_int_t)d->bgv.first_bad, "why", d->bgv.why));
+    if (d->j != NULL && sl__journal_follows(d->j, &nreopen, &reopen_ms) == SL_OK && nreopen > 0) {
+        json_object_set_new(o, "journal_epoch_follows", json_integer((json_int_t)nreopen));
+        json_object_set_new(o, "journal_epoch_followed_ms", json_integer((json_int_t)reopen_ms));
     }
     if (d->ing != NULL) {
         /* commits < records shows the group commit at work */
@@ -946,6 +984,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
         }
         if (!d.stopping && !d.connecting && !sl__mqtt_is_connected(d.mqtt) && now >= d.next_connect)
             try_connect(&d);
+        if (!d.stopping && now >= d.next_bgverify)
+            bg_verify(&d, now);
         if (!d.stopping && now >= d.next_prune)
             prune(&d, now);
         if (!d.stopping && now >= d.next_dayclose) {
@@ -977,6 +1017,8 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             wake = d.next_wd;
         if (!d.stopping && d.next_prune < wake)
             wake = d.next_prune;
+        if (!d.stopping && d.next_bgverify < wake)
+            wake = d.next_bgverify;
         if (!d.stopping && d.next_dayclose < wake)
             wake = d.next_dayclose;
         /* a journal reopened after an LMDB panic: an alarm, shown at once */
@@ -986,6 +1028,26 @@ int sl__cmd_run(sl_cli *c, int argc, char **argv)
             nreopen != d.reopens_seen) {
             d.reopens_seen = nreopen;
             d.state_dirty = 1;
+        }
+        /* another process found the journal damaged and started a new epoch;
+         * the journal handle followed it: the sync engine's window and
+         * acked_through belong to the old file, so start again from the new
+         * epoch's acked_through (the hub dedupes, never a gap) */
+        if (d.j != NULL && sl__journal_follows(d.j, &nreopen, &reopen_ms) == SL_OK &&
+            nreopen != d.follows_seen) {
+            d.follows_seen = nreopen;
+            sl__sync_journal_switched(d.sync, now);
+            memset(&d.bgv, 0, sizeof d.bgv);   /* a new journal: check it afresh */
+            /* followers hear of the new epoch's records after X, even when
+             * the old file had gone further */
+            sl__epoch ep;
+            if (sl__journal_epoch(d.j, &ep) == SL_OK && d.seen_seq > ep.from_seq)
+                d.seen_seq = ep.from_seq;
+            d.state_dirty = 1;
+            /* the file watch is on the moved-aside file: watch the new one */
+            sl_plat_close(watch);
+            watch = sl_plat_watch_file(datafile);
+            d.seen_more = 1;
         }
         /* the status cadence: the only timer left when nothing happens */
         if ((d.state_dirty && now >= d.state_written + REFRESH_MIN_MS) || now >= d.next_tick)

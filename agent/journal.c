@@ -39,6 +39,7 @@ static const char META_CLOCK[] = "clock";     /* clock baseline of the last appe
                                                  time since boot, ms (8 BE, two's complement)
                                                  + boot id (1..64 bytes); see clock_flags */
 static const char META_CLOSE[] = "close";     /* seq of the newest day_close (8 BE) */
+static const char META_EPOCH_IMPORT[] = "epoch_import";   /* base seq (8 BE) + last (8 BE) */
 
 struct sl_journal {
     MDB_env *env;
@@ -51,6 +52,8 @@ struct sl_journal {
     uint64_t map_bytes;
     uint64_t reopens;      /* environments reopened after MDB_PANIC */
     int64_t reopened_ms;   /* wall clock of the last one */
+    uint64_t follows;      /* epoch switches by another process followed */
+    int64_t followed_ms;   /* wall clock of the last one */
     char dir[4096];
     uint8_t buf[SL_RECORD_MAX];   /* encode scratch, one writer per handle */
     uint8_t cbuf[SL_RECORD_MAX];
@@ -344,7 +347,7 @@ static int reopen_env(sl_journal *j)
  * reopening an environment that an earlier failure left panicked (or that
  * a failed reopen left closed).  Every journal operation starts here with
  * no transaction of this handle open, so the reopen is safe at this point. */
-static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
+static int txn_begin_env(sl_journal *j, unsigned flags, MDB_txn **txn)
 {
     int rc = SL_ERR_IO;
     if (j->env != NULL) {
@@ -367,6 +370,67 @@ static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
     if (rrc != SL_OK)
         return rrc;
     return sl__mdb_txn_begin(j->env, flags, txn, &j->map_bytes);
+}
+
+/* Another process may have found this journal damaged and moved it aside
+ * (journal epochs) while this handle was open: 1 when the open file is no
+ * longer <dir>/data.mdb (moved, or the directory is being replaced). */
+static int moved_aside(sl_journal *j)
+{
+    char path[4200];
+    mdb_filehandle_t fd;
+    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
+    return j->env != NULL && mdb_env_get_fd(j->env, &fd) == 0 && !sl_plat_same_file(fd, path);
+}
+
+/* Follow the epoch switch: the same close + reopen as after MDB_PANIC
+ * (reopen_env), now on the new epoch's journal that took the old one's
+ * place.  Between the two renames of the switch there is no data.mdb: then
+ * leave the handle as it is and let the caller retry (SL_ERR_BUSY). */
+static int follow_epoch(sl_journal *j)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
+    if (!sl_plat_exists(path)) {
+        sl_plat_log(SL_LOG_WARNING, "journal %s is being replaced by another process: retry",
+                    j->dir);
+        return SL_ERR_BUSY;
+    }
+    int rc = reopen_env(j);
+    j->follows++;
+    j->followed_ms = sl_plat_now_ms();
+    sl_plat_log(SL_LOG_ERR, "journal %s was moved aside (damaged, new epoch) by another process: "
+                "reopened on the new epoch: %s", j->dir, rc == SL_OK ? "ok" : sl_strerror(rc));
+    return rc;
+}
+
+/* Every transaction of a writable handle checks that its file is still the
+ * journal (one stat; for a write transaction under the writer lock, so no
+ * writer of the new epoch is racing it) and follows an epoch switch before
+ * reading or writing anything: nothing is ever written into the moved-aside
+ * copy (it is evidence, and nothing would send those records), and the
+ * daemon's acks, dead letters, prune and sync go on in the new epoch. */
+static int txn_begin(sl_journal *j, unsigned flags, MDB_txn **txn)
+{
+    int rc = txn_begin_env(j, flags, txn);
+    for (int tries = 0; rc == SL_OK && !j->read_only && moved_aside(j); tries++) {
+        mdb_txn_abort(*txn);
+        if (tries == 2) {
+            sl_plat_log(SL_LOG_ERR, "journal %s keeps being replaced: giving up this time",
+                        j->dir);
+            return SL_ERR_BUSY;
+        }
+        if ((rc = follow_epoch(j)) == SL_OK)
+            rc = txn_begin_env(j, flags, txn);
+    }
+    return rc;
+}
+
+int sl__journal_follows(const sl_journal *j, uint64_t *n, int64_t *last_ms)
+{
+    *n = j->follows;
+    *last_ms = j->followed_ms;
+    return SL_OK;
 }
 
 int sl__journal_reopens(const sl_journal *j, uint64_t *n, int64_t *last_ms)
@@ -556,25 +620,10 @@ static int append_one(sl_journal *j, MDB_txn *txn, const sl_event *ev, int64_t n
 }
 
 /* One write transaction over the events whose results are still SL_OK. */
-/* Another process may have found this journal damaged and moved it aside
- * (journal epochs) while this handle was open: never append to the moved
- * copy (it is evidence, and nothing would ever send those records).  One
- * stat per commit group, under the writer lock. */
-static int still_in_place(sl_journal *j)
-{
-    char path[4200];
-    mdb_filehandle_t fd;
-    snprintf(path, sizeof path, "%s/data.mdb", j->dir);
-    if (mdb_env_get_fd(j->env, &fd) != 0 || sl_plat_same_file(fd, path))
-        return SL_OK;
-    sl_plat_log(SL_LOG_ERR, "journal %s was moved aside (damaged, new epoch) by another "
-                "process: reopen the journal (restart storelink)", j->dir);
-    return SL_ERR_CORRUPT;
-}
-
 static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
                         sl_result *results, const int *valid)
 {
+    int redo = 0;
     for (;;) {
         MDB_txn *txn;
         uint64_t tail_seq;
@@ -582,8 +631,7 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
         int rc = txn_begin(j, 0, &txn);
         if (rc != SL_OK)
             return rc;
-        if ((rc = still_in_place(j)) != SL_OK ||
-            (rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
+        if ((rc = read_tail(j, txn, &tail_seq, tail_hash)) != SL_OK) {
             mdb_txn_abort(txn);
             return rc;
         }
@@ -611,6 +659,20 @@ static int commit_group(sl_journal *j, const sl_event *const *evs, size_t n,
             rc = sl__mdb_err(mdb_txn_commit(txn));
         else
             mdb_txn_abort(txn);
+        if (rc == SL_OK && tail_seq != start_seq && moved_aside(j) && redo++ < 2) {
+            /* moved aside while this group committed: it may have landed in
+             * the damaged copy after the other process read it.  Record the
+             * group again in the new epoch; where the switch imported it
+             * (with its txn index), that is a duplicate of the same seq. */
+            sl_plat_log(SL_LOG_WARNING, "journal moved aside during a commit: recording the "
+                        "group again in the new epoch");
+            for (size_t i = 0; i < n; i++)
+                if (valid[i]) {
+                    results[i].seq = 0;
+                    results[i].status = 0;
+                }
+            continue;
+        }
         if (rc == SL_ERR_FULL) {
             /* MDB_MAP_FULL poisons the transaction: it is gone; grow the
              * map with no transaction open and redo the whole group */
@@ -1663,7 +1725,7 @@ static uint64_t lm_word(const uint8_t *p)
 /* Compare the file's size with the last page its newest meta page names,
  * before LMDB maps it (a page past the end of the file would be a SIGBUS in
  * the mapping). */
-static int meta_pages_ok(const char *dir, char *why, size_t whysz)
+static int meta_pages_ok(const char *dir, char *why, size_t whysz, uint64_t *txnid)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/data.mdb", dir);
@@ -1701,6 +1763,8 @@ static int meta_pages_ok(const char *dir, char *why, size_t whysz)
         if (i == 0)
             continue;
     }
+    if (txnid != NULL)
+        *txnid = best_txn;
     if (!found) {
         snprintf(why, whysz, "no valid meta page");
         return 0;
@@ -1734,7 +1798,7 @@ static int epoch_probe_fn(void *vctx, void *out, size_t outsz)
     epoch_probe *p = out;
     (void)outsz;
     p->damaged = 1;
-    if (!meta_pages_ok(c->dir, p->why, sizeof p->why))
+    if (!meta_pages_ok(c->dir, p->why, sizeof p->why, NULL))
         return 0;
     sl_journal *j = calloc(1, sizeof *j);
     if (j == NULL) {
@@ -1923,11 +1987,200 @@ out:
     return 0;
 }
 
+
+/* Import (docs/PROTOCOL.md "Journal epochs"): the old epoch's verified
+ * records after its acked_through were reported recorded to their clients
+ * but the hub may not have them.  They are copied into the new epoch, same
+ * bytes and seqs, so the normal sync sends them.  The copies are found like
+ * epoch_salvage finds records (plain reads of every page, no mmap), and
+ * chosen by following the chain backwards from X's verified hash: each
+ * record taken is the one whose hash its successor names, so every byte
+ * imported is proven by the chain the scan verified. */
+#define IMPORT_MAX ((size_t)1 << 20)   /* copies considered (84 MiB) */
+
+typedef struct imp_cand {
+    uint64_t seq, off;
+    uint32_t len;
+    uint8_t hash[32], prev[32];
+} imp_cand;
+
+typedef struct epoch_import {
+    uint64_t base;           /* new anchor: the record before the first import */
+    uint8_t base_hash[32];
+    size_t n;                /* records base+1..X, offsets in the damaged file */
+    imp_cand *rec;
+} epoch_import;
+
+static int imp_cmp(const void *a, const void *b)
+{
+    const imp_cand *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void epoch_import_plan(const char *dir, const epoch_probe *s, epoch_import *im)
+{
+    im->base = s->good_seq;
+    memcpy(im->base_hash, s->good_hash, 32);
+    im->n = 0;
+    im->rec = NULL;
+    uint64_t lo = s->acked;   /* 0 when unreadable: import every verified record */
+    if (lo >= s->good_seq)
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    uint64_t fsize;
+    uint8_t m[160];
+    size_t got;
+    uint32_t ps;
+    if (sl_plat_file_size(path, &fsize) != SL_OK ||
+        sl_plat_read_at(path, 0, m, sizeof m, &got) != SL_OK || got < LM_PAGEHDR + LM_META_PSIZE + 4)
+        return;
+    memcpy(&ps, m + LM_PAGEHDR + LM_META_PSIZE, 4);
+    if (ps < 512 || ps > 65536 || (ps & (ps - 1)))
+        return;
+    uint8_t *pg = malloc(ps);
+    size_t n = 0, cap = 1024;
+    imp_cand *c = malloc(sizeof *c * cap);
+    sl_record *rec = malloc(sizeof *rec);
+    if (pg == NULL || c == NULL || rec == NULL)
+        goto out;
+    for (uint64_t off = 2 * (uint64_t)ps; off + ps <= fsize && n < IMPORT_MAX; off += ps) {
+        if (sl_plat_read_at(path, off, pg, ps, &got) != SL_OK || got != ps)
+            break;
+        uint16_t flags, lower;
+        memcpy(&flags, pg + LM_PG_FLAGS, 2);
+        memcpy(&lower, pg + LM_PG_LOWER, 2);
+        if ((flags & 0x7f) != 0x02 || lower < LM_PAGEHDR || lower > ps)
+            continue;
+        for (unsigned i = LM_PAGEHDR; i + 2 <= lower; i += 2) {
+            uint16_t no, lo16, hi, nf, ks;
+            memcpy(&no, pg + i, 2);
+            if ((size_t)no + 16 > ps)
+                continue;
+            memcpy(&lo16, pg + no, 2);
+            memcpy(&hi, pg + no + 2, 2);
+            memcpy(&nf, pg + no + 4, 2);
+            memcpy(&ks, pg + no + 6, 2);
+            size_t ds = lo16 | ((size_t)hi << 16);
+            if (ks != 8 || (nf & 1) || (size_t)no + 16 + ds > ps)
+                continue;
+            uint64_t kseq = get_be64(pg + no + 8);
+            if (kseq <= lo || kseq > s->good_seq)
+                continue;
+            MDB_val v = {ds, pg + no + 16};
+            if (decode_stored(&v, rec) != SL_OK || rec->seq != kseq)
+                continue;
+            if (n == cap) {
+                imp_cand *t = realloc(c, sizeof *c * cap * 2);
+                if (t == NULL)
+                    goto out;
+                c = t;
+                cap *= 2;
+            }
+            c[n].seq = kseq;
+            c[n].off = off + no + 16;
+            c[n].len = (uint32_t)ds;
+            memcpy(c[n].hash, rec->hash, 32);
+            memcpy(c[n].prev, rec->prev_hash, 32);
+            n++;
+        }
+    }
+    if (n == 0)
+        goto out;
+    qsort(c, n, sizeof *c, imp_cmp);
+    /* backwards from X: keep, per seq, the copy the chain names */
+    imp_cand *pk = malloc(sizeof *pk * n);
+    if (pk == NULL)
+        goto out;
+    uint8_t need[32];
+    memcpy(need, s->good_hash, 32);
+    uint64_t seq = s->good_seq;
+    size_t hi_i = n, k = 0;
+    while (seq > lo) {
+        while (hi_i > 0 && c[hi_i - 1].seq > seq)
+            hi_i--;
+        size_t f = hi_i;
+        while (f > 0 && c[f - 1].seq == seq && memcmp(c[f - 1].hash, need, 32) != 0)
+            f--;
+        if (f == 0 || c[f - 1].seq != seq)
+            break;   /* no copy of seq: the new epoch starts after it */
+        pk[k++] = c[f - 1];
+        memcpy(need, c[f - 1].prev, 32);
+        seq--;
+    }
+    free(c);
+    c = pk;
+    if (k == 0)
+        goto out;
+    im->base = seq;
+    memcpy(im->base_hash, need, 32);
+    for (size_t i = 0; i < k / 2; i++) {   /* ascending */
+        imp_cand t = c[i];
+        c[i] = c[k - 1 - i];
+        c[k - 1 - i] = t;
+    }
+    im->n = k;
+    im->rec = c;
+    c = NULL;
+out:
+    free(rec);
+    free(c);
+    free(pg);
+}
+
+/* Copy the planned records and their txn index entries into the new
+ * epoch's journal (inside its first transaction).  Each record is read
+ * again and must hash to what the plan chose. */
+static int epoch_import_put(sl_journal *n, MDB_txn *txn, const char *damaged,
+                            const epoch_import *im)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", damaged);
+    sl_record *rec = malloc(sizeof *rec);
+    uint8_t *buf = malloc(65536);
+    int rc = rec && buf ? 0 : ENOMEM;
+    for (size_t i = 0; i < im->n && rc == 0; i++) {
+        const imp_cand *c = &im->rec[i];
+        size_t got, clen;
+        uint8_t h[32], key[8], iv[40];
+        if (c->len > 65536 || sl_plat_read_at(path, c->off, buf, c->len, &got) != SL_OK ||
+            got != c->len) {
+            rc = EIO;
+            break;
+        }
+        MDB_val v = {c->len, buf};
+        sl__sha256(buf, c->len, h);
+        if (memcmp(h, c->hash, 32) != 0 || decode_stored(&v, rec) != SL_OK) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        put_be64(key, c->seq);
+        MDB_val k = {8, key};
+        if ((rc = mdb_put(txn, n->db_rec, &k, &v, MDB_NOOVERWRITE | MDB_APPEND)) != 0)
+            break;
+        /* the index entry is derived from the record (content_matches_index) */
+        if (sl__codec_encode(&rec->ev, SL_ENC_CONTENT, 0, NULL, NULL, n->cbuf, sizeof n->cbuf,
+                             &clen) != SL_OK) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy(iv, key, 8);
+        sl__sha256(n->cbuf, clen, iv + 8);
+        MDB_val tk = {strlen(rec->ev.txn_id), rec->ev.txn_id}, tv = {40, iv};
+        rc = mdb_put(txn, n->db_txn, &tk, &tv, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
+    free(buf);
+    free(rec);
+    return rc;
+}
+
 /* Build the new epoch's journal in tmp: empty, with tail = anchor = the
  * old epoch's last verified record (so seqs continue and the first new
  * record chains to it), acked = at most that, and the epoch record. */
 static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, int64_t when,
-                        const char *moved_to)
+                        const char *moved_to, const epoch_import *im, const char *src)
 {
     sl_journal *n = calloc(1, sizeof *n);
     if (n == NULL)
@@ -1945,6 +2198,14 @@ static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, in
         free(n);
         return rc;
     }
+    /* room for the imported records (each at most a page, plus the index) */
+    uint64_t want = n->map_bytes + (uint64_t)im->n * 2 * 4096;
+    if (im->n > 0 && want > n->map_bytes) {
+        if (want > n->max_bytes)
+            want = n->max_bytes;
+        if (mdb_env_set_mapsize(n->env, (size_t)want) == 0)
+            n->map_bytes = want;
+    }
     MDB_txn *txn;
     if ((rc = mdb_txn_begin(n->env, NULL, 0, &txn)) == 0) {
         uint8_t tv[40], ev[EPOCH_VAL_MIN + 128], av[8];
@@ -1958,15 +2219,31 @@ static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, in
         if (ml > 128)
             ml = 128;
         memcpy(ev + EPOCH_VAL_MIN, moved_to, ml);
-        put_be64(av, p->acked < p->good_seq ? p->acked : p->good_seq);
+        put_be64(av, p->acked < im->base ? p->acked : im->base);
         MDB_val k, v;
+        uint8_t anv[40], iv[16];
+        put_be64(anv, im->base);
+        memcpy(anv + 8, im->base_hash, 32);
         if (p->good_seq > 0) {
             k.mv_size = sizeof META_TAIL - 1, k.mv_data = (void *)META_TAIL;
             v.mv_size = 40, v.mv_data = tv;
             rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+        }
+        /* the anchor is the record before the first imported one (X itself
+         * when nothing is imported): journal verify chains from it */
+        if (rc == 0 && im->base > 0) {
             k.mv_size = sizeof META_ANCHOR - 1, k.mv_data = (void *)META_ANCHOR;
+            v.mv_size = 40, v.mv_data = anv;
+            rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+        }
+        if (rc == 0 && im->n > 0) {
+            put_be64(iv, im->base);
+            put_be64(iv + 8, p->good_seq);
+            k.mv_size = sizeof META_EPOCH_IMPORT - 1, k.mv_data = (void *)META_EPOCH_IMPORT;
+            v.mv_size = 16, v.mv_data = iv;
+            rc = mdb_put(txn, n->db_meta, &k, &v, 0);
             if (rc == 0)
-                rc = mdb_put(txn, n->db_meta, &k, &v, 0);
+                rc = epoch_import_put(n, txn, src, im);
         }
         if (rc == 0 && get_be64(av) > 0) {
             k.mv_size = sizeof META_ACKED - 1, k.mv_data = (void *)META_ACKED;
@@ -2107,6 +2384,41 @@ out:
     free(pg);
 }
 
+/* Scan the damaged journal in src (its last verified record X, acked),
+ * plan the import and build the new epoch's journal in tmp. */
+static int epoch_build(sl_journal *j, const char *src, const char *tmp, const epoch_probe *p,
+                       int64_t now, const char *moved_base, epoch_probe *s, uint64_t *imp_base)
+{
+    epoch_ctx c = {src, j->max_bytes};
+    int faulted;
+    memset(s, 0, sizeof *s);
+    (void)sl_plat_run_isolated(epoch_scan_fn, &c, s, sizeof *s, &faulted);
+    /* the LMDB walk stops at the first page it cannot reach; pages read
+     * one by one may carry the chain further (truncation) */
+    epoch_salvage(src, s);
+    /* fall back to what the probe could read when the scan found nothing */
+    if (s->acked == 0)
+        s->acked = p->acked;
+    epoch_import im;
+    epoch_import_plan(src, s, &im);
+    int rc = epoch_create(j, tmp, s, now, moved_base, &im, src);
+    if (rc != SL_OK && im.n > 0) {
+        /* the import is a rescue, not a condition: start the epoch without it */
+        sl_plat_log(SL_LOG_ERR, "journal: importing %zu verified record(s) failed (%s): the new "
+                    "epoch starts without them (they stay in the damaged copy)", im.n,
+                    sl_strerror(rc));
+        free(im.rec);
+        im.rec = NULL;
+        im.n = 0;
+        im.base = s->good_seq;
+        memcpy(im.base_hash, s->good_hash, 32);
+        rc = epoch_create(j, tmp, s, now, moved_base, &im, src);
+    }
+    free(im.rec);
+    *imp_base = im.base;
+    return rc;
+}
+
 static int epoch_check(sl_journal *j, const char *state_dir)
 {
     epoch_ctx c = {j->dir, j->max_bytes};
@@ -2123,15 +2435,9 @@ static int epoch_check(sl_journal *j, const char *state_dir)
     if (!p.damaged)
         return SL_OK;
     sl_plat_log(SL_LOG_ERR, "journal %s is damaged (%s): moving it aside", j->dir, p.why);
-    epoch_probe s;
-    memset(&s, 0, sizeof s);
-    (void)sl_plat_run_isolated(epoch_scan_fn, &c, &s, sizeof s, &faulted);
-    /* the LMDB walk stops at the first page it cannot reach; pages read
-     * one by one may carry the chain further (truncation) */
-    epoch_salvage(j->dir, &s);
-    /* fall back to what the probe could read when the scan found nothing */
-    if (s.acked == 0)
-        s.acked = p.acked;
+    char why[120];
+    uint64_t t0 = 0, t1 = 0;
+    (void)meta_pages_ok(j->dir, why, sizeof why, &t0);
     int64_t now = sl_plat_now_ms();
     char ts[40], name[64], moved[4300], tmp[4300];
     sl_plat_format_utc(now, ts, sizeof ts);
@@ -2145,7 +2451,9 @@ static int epoch_check(sl_journal *j, const char *state_dir)
     snprintf(base, sizeof base, "journal.damaged-%sZ", name);
     snprintf(moved, sizeof moved, "%s/%s", state_dir, base);
     snprintf(tmp, sizeof tmp, "%s/journal.new.%ld", state_dir, sl_plat_getpid());
-    if ((rc = epoch_create(j, tmp, &s, now, base)) != SL_OK) {
+    epoch_probe s;
+    uint64_t imp_base;
+    if ((rc = epoch_build(j, j->dir, tmp, &p, now, base, &s, &imp_base)) != SL_OK) {
         (void)sl_plat_remove_flat_dir(tmp);
         return rc;
     }
@@ -2155,12 +2463,36 @@ static int epoch_check(sl_journal *j, const char *state_dir)
         (void)sl_plat_remove_flat_dir(tmp);
         return rc == SL_ERR_BUSY ? SL_ERR_CORRUPT : rc;
     }
+    /* A handle open on the old file (a running daemon) may have committed
+     * after the scan read it and before the rename: those records were
+     * reported recorded.  Its meta page's txnid says so: build the new
+     * epoch again from the moved copy.  Once moved, such a handle's next
+     * transaction sees it and follows the switch; one that committed after
+     * this look records its group again in the new epoch (commit_group). */
+    for (int tries = 0; tries < 3; tries++) {
+        (void)meta_pages_ok(moved, why, sizeof why, &t1);
+        if (t1 == t0)
+            break;
+        sl_plat_log(SL_LOG_WARNING, "journal: another process committed to the damaged journal "
+                    "while it was read: reading it again");
+        t0 = t1;
+        if ((rc = epoch_build(j, moved, tmp, &p, now, base, &s, &imp_base)) != SL_OK) {
+            /* put the damaged journal back: the next open tries again */
+            (void)sl_plat_remove_flat_dir(tmp);
+            (void)sl_plat_rename_dir(moved, j->dir);
+            return rc;
+        }
+    }
     if ((rc = sl_plat_rename_dir(tmp, j->dir)) != SL_OK)
         return rc;
     if ((rc = sl_plat_fsync_dir(state_dir)) != SL_OK)
         return rc;
     sl_plat_log(SL_LOG_ERR, "journal damaged at %s (%s), moved to %s, new epoch %u from seq %llu",
                 ts, p.why, moved, s.epoch + 1, (unsigned long long)s.good_seq);
+    if (imp_base < s.good_seq)
+        sl_plat_log(SL_LOG_ERR, "journal: imported the verified records %llu..%llu the hub had "
+                    "not acknowledged into epoch %u", (unsigned long long)(imp_base + 1),
+                    (unsigned long long)s.good_seq, s.epoch + 1);
     return SL_OK;
 }
 
@@ -2187,10 +2519,139 @@ int sl__journal_epoch(sl_journal *j, sl__epoch *e)
             ml = sizeof e->moved_to - 1;
         memcpy(e->moved_to, b + EPOCH_VAL_MIN, ml);
         e->moved_to[ml] = 0;
+        e->import_base = e->from_seq;
+        MDB_val ik = {sizeof META_EPOCH_IMPORT - 1, (void *)META_EPOCH_IMPORT}, iv;
+        if (mdb_get(txn, j->db_meta, &ik, &iv) == 0 && iv.mv_size == 16 &&
+            get_be64((uint8_t *)iv.mv_data + 8) == e->from_seq &&
+            get_be64(iv.mv_data) < e->from_seq)
+            e->import_base = get_be64(iv.mv_data);
         rc = SL_OK;
     } else {
         rc = rc == 0 || rc == MDB_NOTFOUND ? SL_ERR_NOT_FOUND : sl__mdb_err(rc);
     }
     mdb_txn_abort(txn);
     return rc;
+}
+
+typedef struct bgv_ctx {
+    const char *dir;
+    uint64_t max_bytes;
+    size_t max;
+} bgv_ctx;
+
+static void bgv_bad(sl__bgverify *v, uint64_t seq, const char *why)
+{
+    if (v->bad_this_pass == 0 || seq < v->bad_this_pass)
+        v->bad_this_pass = seq;
+    v->first_bad = v->bad_this_pass;
+    snprintf(v->why, sizeof v->why, "%s", why);
+    v->next_seq = 0;   /* start over at the anchor: report the oldest damage */
+}
+
+/* Child: one slice of the background verify on an environment of its own
+ * (LMDB environments must not cross fork()). */
+static int bgv_fn(void *vctx, void *out, size_t outsz)
+{
+    bgv_ctx *c = vctx;
+    sl__bgverify *v = out;
+    (void)outsz;
+    sl_journal *j = calloc(1, sizeof *j);
+    sl_record *rec = malloc(sizeof *rec);
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    if (j == NULL || rec == NULL)
+        goto out;
+    j->read_only = 1;
+    j->max_bytes = c->max_bytes;
+    snprintf(j->dir, sizeof j->dir, "%s", c->dir);
+    if (env_open(j, 0) != SL_OK)
+        goto out;
+    if (!j->have_dbs || mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != 0 ||
+        mdb_cursor_open(txn, j->db_rec, &cur) != 0)
+        goto out_env;
+    uint64_t tail_seq, anchor_seq = 0;
+    uint8_t tail_hash[32], anchor_hash[32];
+    memset(anchor_hash, 0, 32);
+    if (read_tail(j, txn, &tail_seq, tail_hash) != SL_OK) {
+        bgv_bad(v, 0, "journal tail unreadable");
+        goto out_env;
+    }
+    MDB_val ak = {sizeof META_ANCHOR - 1, (void *)META_ANCHOR}, av, k, val;
+    if (mdb_get(txn, j->db_meta, &ak, &av) == 0 && av.mv_size == 40) {
+        anchor_seq = get_be64(av.mv_data);
+        memcpy(anchor_hash, (uint8_t *)av.mv_data + 8, 32);
+    }
+    if (v->next_seq == 0 || v->next_seq <= anchor_seq) {
+        v->next_seq = anchor_seq + 1;   /* a new pass, or retention moved the anchor */
+        memcpy(v->prev, anchor_hash, 32);
+    }
+    uint8_t key[8];
+    put_be64(key, v->next_seq);
+    k.mv_size = 8;
+    k.mv_data = key;
+    size_t n = 0;
+    int mrc = v->next_seq <= tail_seq ? mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE) : MDB_NOTFOUND;
+    while (mrc == 0 && n < c->max && v->next_seq <= tail_seq) {
+        if (k.mv_size != 8 || get_be64(k.mv_data) != v->next_seq ||
+            decode_stored(&val, rec) != SL_OK || rec->seq != v->next_seq) {
+            bgv_bad(v, v->next_seq, "record missing or does not decode");
+            goto out_env;
+        }
+        if (memcmp(rec->prev_hash, v->prev, 32) != 0) {
+            bgv_bad(v, v->next_seq, "record does not chain to the one before");
+            goto out_env;
+        }
+        if (!content_matches_index(j, txn, rec)) {
+            bgv_bad(v, v->next_seq, "txn index entry missing or different");
+            goto out_env;
+        }
+        memcpy(v->prev, rec->hash, 32);
+        v->next_seq++;
+        v->checked++;
+        n++;
+        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+    }
+    if (v->next_seq <= tail_seq && n < c->max) {
+        bgv_bad(v, v->next_seq, "record missing");
+    } else if (v->next_seq > tail_seq) {
+        if (tail_seq > anchor_seq && memcmp(v->prev, tail_hash, 32) != 0) {
+            bgv_bad(v, tail_seq, "last record does not match the journal tail");
+        } else {
+            /* a clean pass clears what an earlier one found */
+            v->passes++;
+            v->first_bad = v->bad_this_pass;
+            if (v->bad_this_pass == 0)
+                v->why[0] = 0;
+            v->bad_this_pass = 0;
+            v->next_seq = 0;
+        }
+    }
+out_env:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(j->env);
+out:
+    free(rec);
+    free(j);
+    return 0;
+}
+
+int sl__journal_bgverify(sl_journal *j, sl__bgverify *v, size_t max)
+{
+    if (j == NULL || v == NULL || max == 0)
+        return SL_ERR_USAGE;
+    bgv_ctx c = {j->dir, j->max_bytes, max};
+    sl__bgverify out = *v;
+    int faulted = 0;
+    int rc = sl_plat_run_isolated(bgv_fn, &c, &out, sizeof out, &faulted);
+    if (faulted) {
+        out = *v;
+        bgv_bad(&out, v->next_seq ? v->next_seq : 1, "reading the journal crashed its reader");
+    } else if (rc != SL_OK) {
+        return rc;
+    }
+    *v = out;
+    return SL_OK;
 }

@@ -15,6 +15,12 @@ const char *sl__journal_dir(const sl_journal *j);
  * wall-clock ms of the last time (0, 0: never).  For the daemon's alarm. */
 int sl__journal_reopens(const sl_journal *j, uint64_t *n, int64_t *last_ms);
 
+/* How often this handle followed an epoch switch made by another process
+ * (the journal was found damaged and moved aside while this handle had it
+ * open: docs/PROTOCOL.md "Journal epochs"), and the wall-clock ms of the
+ * last time (0, 0: never).  For the daemon, which then resyncs. */
+int sl__journal_follows(const sl_journal *j, uint64_t *n, int64_t *last_ms);
+
 /* sl_journal_foreach without hashing each record (rec->hash is zeros):
  * for readers that need only the chain's prev hashes, like the batch
  * builder, where SHA-256 was a quarter of the cost per synced record. */
@@ -130,8 +136,28 @@ typedef struct sl__epoch {
     uint8_t from_hash[32];   /* its hash: the new epoch's first prev */
     int64_t damaged_ms;      /* when the damage was found (Unix ms) */
     char moved_to[129];      /* the damaged directory, relative to state_dir */
+    uint64_t import_base;    /* records import_base+1..from_seq were imported from
+                                the damaged copy (= from_seq: none) */
 } sl__epoch;
 /* SL_OK with *e filled, SL_ERR_NOT_FOUND for epoch 1 (e->epoch = 1). */
 int sl__journal_epoch(sl_journal *j, sl__epoch *e);
+
+/* Background verify (the daemon): `journal verify`'s record checks (decode,
+ * gapless, chained from the anchor, txn index, tail hash) done a slice at a
+ * time, so damage older than the open-time check's last 256 records is
+ * found without a full verify.  Zero the state to start; it resumes where
+ * the last call stopped and starts over at the anchor after each pass. */
+typedef struct sl__bgverify {
+    uint64_t next_seq;        /* 0: start at the anchor */
+    uint8_t prev[32];
+    uint64_t passes;          /* complete passes */
+    uint64_t checked;         /* records checked in all */
+    uint64_t first_bad;       /* 0 = none found (cleared by a clean pass) */
+    uint64_t bad_this_pass;
+    char why[96];             /* for first_bad */
+} sl__bgverify;
+/* Check up to max records in a child process (a damaged page must not take
+ * the daemon down).  SL_OK also when damage was found (v->first_bad). */
+int sl__journal_bgverify(sl_journal *j, sl__bgverify *v, size_t max);
 
 #endif

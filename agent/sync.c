@@ -301,6 +301,20 @@ void sl__sync_on_ack(sl__sync *s, const uint8_t *payload, size_t len, uint64_t n
         goto out;
     }
     s->st.acks++;
+    {
+        /* an ack about the journal this one replaced (sent before the switch,
+         * or a refusal the hub rolled back): its acked_through and rejects
+         * name the old epoch's records */
+        sl__epoch ep;
+        uint32_t mine = sl__journal_epoch(s->j, &ep) == SL_OK ? ep.epoch : 1;
+        if ((a->epoch ? a->epoch : 1) < mine) {
+            if (a->error[0])
+                set_error(s, "hub: %s", a->error);
+            sl_plat_log(SL_LOG_INFO, "ignoring an ack of journal epoch %u (now %u)",
+                        a->epoch ? a->epoch : 1, mine);
+            goto out;
+        }
+    }
     if (a->n_rejects) {
         dl = calloc(a->n_rejects, sizeof *dl);
         if (dl == NULL)
@@ -394,6 +408,21 @@ void sl__sync_on_ack(sl__sync *s, const uint8_t *payload, size_t len, uint64_t n
 out:
     free(dl);
     free(a);
+}
+
+void sl__sync_journal_switched(sl__sync *s, uint64_t now_ms)
+{
+    uint64_t acked = 0;
+    if (sl__journal_acked(s->j, &acked) != SL_OK)
+        acked = 0;
+    s->acked = acked;
+    s->st.acked_through = acked;
+    s->n_pend = 0;   /* sends of the old file: the sent log is for trace only */
+    s->rt.active = 0;
+    rewind_all(s);
+    sl_plat_log(SL_LOG_NOTICE, "journal: new epoch, sending again from seq %llu",
+                (unsigned long long)(acked + 1));
+    fill(s, now_ms);
 }
 
 void sl__sync_kick(sl__sync *s, uint64_t now_ms)

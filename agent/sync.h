@@ -105,6 +105,11 @@ void sl__sync_set_observer(sl__sync *s, sl__sync_observer fn, void *ctx);
 /* Forget the wait after a refused PUBACK and send what is pending now
  * (`storelink sync now`). */
 void sl__sync_retry_now(sl__sync *s, uint64_t now_ms);
+
+/* The journal handle followed an epoch switch (journal_internal.h,
+ * sl__journal_follows): forget what is in flight and resend from the new
+ * epoch's acked_through. */
+void sl__sync_journal_switched(sl__sync *s, uint64_t now_ms);
 /* Build "<prefix>/<store>/<device>/<leaf>". */
 int sl__sync_topic(const sl__sync_cfg *c, const char *leaf, char *out, size_t outsz);
 

@@ -280,6 +280,7 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
     uint32_t hub_epoch;
     if ((rc = hub_store_epoch_get(st, device, &hub_epoch)) != SL_OK)
         goto out;
+    ack->epoch = hub_epoch;   /* until this batch's break is committed */
     uint32_t epoch = b.epoch ? b.epoch : 1;
     if (epoch < hub_epoch) {
         snprintf(ack->error, sizeof ack->error, "epoch %u is older than the device's epoch %u",
@@ -290,25 +291,48 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
         /* the device's journal was damaged and replaced: its chain now
          * continues from the old epoch's last verified record, which the
          * first batch of the epoch names as its prev */
-        uint8_t have[32];
-        if (b.first != b.epoch_from + 1) {
+        /* With an import (key 15) the epoch resends the old epoch's verified
+         * records base+1..X that the hub had not acknowledged: same seqs,
+         * same chain, so they link to base and are duplicates of what the
+         * hub may hold already. */
+        uint8_t have[32], xhash[32];
+        uint64_t base = b.has_epoch_base ? b.epoch_base : b.epoch_from;
+        if (b.first != base + 1) {
             snprintf(ack->error, sizeof ack->error, "epoch %u starts at seq %llu", epoch,
-                     (unsigned long long)(b.epoch_from + 1));
-            ack->resend_from = b.epoch_from + 1;
+                     (unsigned long long)(base + 1));
+            ack->resend_from = base + 1;
             goto refused;
         }
-        if (b.epoch_from > 0 && b.epoch_from <= ch.last_seq) {
-            rc = hub_store_record_hash(st, device, b.epoch_from, have);
+        if (base > 0 && base <= ch.last_seq) {
+            rc = hub_store_record_hash(st, device, base, have);
             if (rc == SL_OK && memcmp(have, b.prev, 32) != 0) {
                 snprintf(ack->error, sizeof ack->error, "epoch %u does not link to seq %llu",
-                         epoch, (unsigned long long)b.epoch_from);
+                         epoch, (unsigned long long)base);
                 goto refused;
             }
             if (rc != SL_OK && rc != SL_ERR_NOT_FOUND)
                 goto out;
         }
+        /* the chain after the break: the hub's own through X (it keeps what
+         * it holds up to X; the batch's records up to there are compared as
+         * duplicates), or the link point when the hub has less than base */
+        uint64_t cseq = ch.last_seq;
+        const uint8_t *chash = ch.last_hash;
+        if (ch.last_seq < base) {
+            cseq = base;
+            chash = b.prev;
+        } else if (ch.last_seq > b.epoch_from) {
+            cseq = b.epoch_from;
+            chash = b.prev;
+            if (base < b.epoch_from) {
+                rc = hub_store_record_hash(st, device, b.epoch_from, xhash);
+                if (rc != SL_OK)
+                    goto out;
+                chash = xhash;
+            }
+        }
         hub_epoch_break eb = {device, store, epoch, hub_epoch, b.epoch_from, b.prev,
-                              ch.last_seq, now};
+                              ch.last_seq, now, cseq, chash};
         uint64_t moved;
         if ((rc = hub_store_epoch_break(st, &eb, &moved)) != SL_OK)
             goto out;
@@ -316,9 +340,9 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
                 "%llu; %llu record(s) of epoch %u kept aside%s)", store, device, epoch,
                 (unsigned long long)b.epoch_from, (unsigned long long)ch.last_seq,
                 (unsigned long long)moved, hub_epoch,
-                ch.last_seq < b.epoch_from ? "; the records in between are only on the device" : "");
-        ch.last_seq = b.epoch_from;
-        memcpy(ch.last_hash, b.prev, 32);
+                ch.last_seq < base ? "; the records in between are only on the device" : "");
+        memmove(ch.last_hash, chash, 32);
+        ch.last_seq = cseq;
         ack->acked_through = ch.last_seq;
     }
     if (b.first > ch.last_seq + 1) {
@@ -380,6 +404,8 @@ int hub_ingest(hub_store *st, const hub_policy *pol, sl__ca *ca, const char *top
         goto out;
     }
     in_txn = 0;
+    if (epoch > hub_epoch)
+        ack->epoch = epoch;
     hub_log(SL_LOG_INFO, "batch %s/%s seq %llu-%llu%s: %llu stored (%llu rejected), acked through %llu",
             store, device, (unsigned long long)b.first, (unsigned long long)b.last,
             b.retry ? " (retry)" : "", (unsigned long long)w->added,

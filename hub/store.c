@@ -1099,8 +1099,8 @@ int hub_store_epoch_break(hub_store *st, const hub_epoch_break *e, uint64_t *mov
         return rc;
     sqlite3_bind_text(s, 1, e->device, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, e->store, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (int64_t)e->from_seq);
-    sqlite3_bind_blob(s, 4, e->from_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)e->chain_seq);
+    sqlite3_bind_blob(s, 4, e->chain_hash, 32, SQLITE_STATIC);
     src = sqlite3_step(s);
     if (src != SQLITE_DONE)
         rc = fail(st, src, "moving the device's chain to the new epoch");

@@ -223,11 +223,13 @@ typedef struct hub_epoch_break {
     const uint8_t *from_hash;    /* its hash (32 bytes) */
     uint64_t hub_last_seq;       /* the hub's chain before the break */
     int64_t now_ms;
+    uint64_t chain_seq;          /* the device's chain after the break */
+    const uint8_t *chain_hash;   /* (32 bytes) */
 } hub_epoch_break;
 
 /* Inside a transaction: keep the device's records beyond from_seq in
  * epoch_records (tagged old_epoch) and remove them from records, record
- * the break, and set the device's chain to from_seq/from_hash.  *moved is
+ * the break, and set the device's chain to chain_seq/chain_hash.  *moved is
  * how many records were moved. */
 SL_NODISCARD int hub_store_epoch_break(hub_store *st, const hub_epoch_break *e, uint64_t *moved);
 

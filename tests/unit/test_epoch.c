@@ -1,7 +1,7 @@
 /* Journal epochs (docs/PROTOCOL.md "Journal epochs") through the C API: a
  * damaged journal is moved aside by the next writable open, which succeeds
- * with a new epoch; a handle still open on the moved journal refuses to
- * append to it (the moved copy is evidence). */
+ * with a new epoch; a handle still open on the moved journal never
+ * appends to it (the moved copy is evidence): it follows the switch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "ack.h"
 #include "journal_internal.h"
 #include "storelink.h"
 
@@ -88,8 +89,26 @@ static void test_epoch_switch(void **state)
     sl_verify v;
     assert_int_equal(sl_journal_verify(nj, &v), SL_OK);
 
-    /* the handle on the moved journal does not write into the evidence */
-    sale(old, "E-late", SL_ERR_CORRUPT, &seq);
+    /* the handle on the moved journal does not write into the evidence: it
+     * follows the switch (reopens on the new epoch) and appends there */
+    uint64_t nf = 9;
+    int adv = 0;
+    int64_t fms = -1;
+    assert_int_equal(sl__journal_follows(old, &nf, &fms), SL_OK);
+    assert_int_equal(nf, 0);
+    sale(old, "E-late", SL_OK, &seq);
+    assert_int_equal(seq, 11);
+    assert_int_equal(sl__journal_follows(old, &nf, &fms), SL_OK);
+    assert_int_equal(nf, 1);
+    assert_true(fms > 0);
+    sale(old, "E-new", SL_OK, &seq);   /* recorded through nj: a duplicate */
+    assert_int_equal(seq, 10);
+    assert_int_equal(sl__journal_ack(old, 10, NULL, 0, &adv), SL_OK);
+    uint64_t acked = 0;
+    assert_int_equal(sl__journal_acked(nj, &acked), SL_OK);
+    assert_int_equal(acked, 10);
+    assert_int_equal(sl__journal_follows(old, &nf, &fms), SL_OK);
+    assert_int_equal(nf, 1);
     char moved[300];
     snprintf(moved, sizeof moved, "%s/%s/data.mdb", dir, ep.moved_to);
     uint8_t *after;
@@ -135,11 +154,39 @@ static void test_intact_stays_epoch_1(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ack key 8: the device's epoch at the hub; absent for epoch 1 */
+static void test_ack_epoch(void **state)
+{
+    (void)state;
+    sl__ack *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    uint8_t buf[256];
+    size_t len;
+    assert_non_null(a);
+    assert_non_null(b);
+    a->acked_through = 42;
+    a->hub_time = T0;
+    a->epoch = 3;
+    assert_int_equal(sl__ack_encode(a, buf, sizeof buf, &len), SL_OK);
+    assert_int_equal(sl__ack_decode(buf, len, b), SL_OK);
+    assert_int_equal(b->epoch, 3);
+    assert_int_equal(b->acked_through, 42);
+    a->epoch = 1;   /* epoch 1 is written as no key at all */
+    assert_int_equal(sl__ack_encode(a, buf, sizeof buf, &len), SL_OK);
+    assert_int_equal(sl__ack_decode(buf, len, b), SL_OK);
+    assert_int_equal(b->epoch, 0);
+    /* {1: 42, 3: 0, 8: 1}: an explicit epoch 1 is malformed */
+    const uint8_t one[] = {0xa3, 0x01, 0x18, 0x2a, 0x03, 0x00, 0x08, 0x01};
+    assert_int_equal(sl__ack_decode(one, sizeof one, b), SL_ERR_CORRUPT);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_epoch_switch),
         cmocka_unit_test(test_intact_stays_epoch_1),
+        cmocka_unit_test(test_ack_epoch),
     };
     return cmocka_run_group_tests_name("epoch", tests, NULL, NULL);
 }
