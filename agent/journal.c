@@ -1769,6 +1769,12 @@ static int meta_pages_ok(const char *dir, char *why, size_t whysz, uint64_t *txn
         snprintf(why, whysz, "no valid meta page");
         return 0;
     }
+    /* the size again, after the meta pages: another process may have
+     * grown the file and committed a meta page naming the new pages since
+     * the first look (LMDB writes the pages before the meta page, and the
+     * file only grows), so only a file still too short is damage */
+    if ((best_last + 1) * psize > fsize && sl_plat_file_size(path, &fsize) != SL_OK)
+        return 1;
     if ((best_last + 1) * psize > fsize) {
         snprintf(why, whysz, "file is %llu bytes, its meta page names %llu",
                  (unsigned long long)fsize, (unsigned long long)((best_last + 1) * psize));

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -688,6 +689,20 @@ static void test_concurrent_writers(void **state)
     assert_int_equal(bad, 0);
     assert_int_equal(sl_journal_get(f->j, WRITERS * PER_WRITER + 1, f->rec), SL_ERR_NOT_FOUND);
     verify_ok(f, WRITERS * PER_WRITER);
+    /* and all in the first epoch: a writer's open-time damage check must
+     * not take another writer's growing file for a damaged one (it once
+     * did, and the journal was moved aside under the others) */
+    DIR *d = opendir(f->dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int moved = 0;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "journal.damaged-", 16) == 0) {
+            print_message("# %s/%s\n", f->dir, e->d_name);
+            moved++;
+        }
+    closedir(d);
+    assert_int_equal(moved, 0);
 }
 
 /* ---- tampering ------------------------------------------------------ */
