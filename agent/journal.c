@@ -1722,9 +1722,12 @@ static uint64_t lm_word(const uint8_t *p)
     return v;
 }
 
-/* Compare the file's size with the last page its newest meta page names,
- * before LMDB maps it (a page past the end of the file would be a SIGBUS in
- * the mapping). */
+/* The newest valid meta page (its txnid in *txnid); 0 with why when there is
+ * none.  A file shorter than the last page that meta page names is not damage
+ * by itself: LMDB counts pages it allocated and freed again within one
+ * transaction (never written) in that number, so a healthy journal can end
+ * before it (seen with concurrent writers).  Pages that are referenced and
+ * missing fault in the probe's child, which counts as damage. */
 static int meta_pages_ok(const char *dir, char *why, size_t whysz, uint64_t *txnid)
 {
     char path[4200];
@@ -1733,7 +1736,7 @@ static int meta_pages_ok(const char *dir, char *why, size_t whysz, uint64_t *txn
     if (sl_plat_file_size(path, &fsize) != SL_OK)
         return 1;   /* nothing there yet: LMDB will create it */
     uint8_t m[160];
-    uint64_t best_txn = 0, best_last = 0, psize = 0;
+    uint64_t best_txn = 0, psize = 0;
     int found = 0;
     for (int i = 0; i < 2; i++) {
         size_t got;
@@ -1748,17 +1751,15 @@ static int meta_pages_ok(const char *dir, char *why, size_t whysz, uint64_t *txn
         memcpy(&magic, meta, 4);
         memcpy(&ver, meta + 4, 4);
         memcpy(&ps, meta + LM_META_PSIZE, 4);
-        uint64_t last = lm_word(meta + LM_META_LAST), txn = lm_word(meta + LM_META_TXN);
+        uint64_t txn = lm_word(meta + LM_META_TXN);
         if (magic != 0xBEEFC0DEu || ver != 1 || ps < 512 || ps > 65536 || (ps & (ps - 1)))
             continue;
         if (i == 0)
             psize = ps;
         if (ps != psize)
             continue;
-        if (!found || txn > best_txn) {
+        if (!found || txn > best_txn)
             best_txn = txn;
-            best_last = last;
-        }
         found = 1;
         if (i == 0)
             continue;
@@ -1767,17 +1768,6 @@ static int meta_pages_ok(const char *dir, char *why, size_t whysz, uint64_t *txn
         *txnid = best_txn;
     if (!found) {
         snprintf(why, whysz, "no valid meta page");
-        return 0;
-    }
-    /* the size again, after the meta pages: another process may have
-     * grown the file and committed a meta page naming the new pages since
-     * the first look (LMDB writes the pages before the meta page, and the
-     * file only grows), so only a file still too short is damage */
-    if ((best_last + 1) * psize > fsize && sl_plat_file_size(path, &fsize) != SL_OK)
-        return 1;
-    if ((best_last + 1) * psize > fsize) {
-        snprintf(why, whysz, "file is %llu bytes, its meta page names %llu",
-                 (unsigned long long)fsize, (unsigned long long)((best_last + 1) * psize));
         return 0;
     }
     return 1;
