@@ -2013,34 +2013,39 @@ static int imp_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void epoch_import_plan(const char *dir, const epoch_probe *s, epoch_import *im)
+/* Every leaf entry of dir/data.mdb whose 8-byte key is a seq in (lo, hi]
+ * and whose value decodes as the record with that seq, read page by page
+ * with plain reads (no mmap: the file may be truncated or overwritten),
+ * at most max of them, sorted by seq (old page copies of the same record
+ * agree; the callers choose by chain).  Layout: LM_* above; a leaf has flag
+ * 0x02, node offsets from the header up to mp_lower; a node flag 0x01 is a
+ * value on overflow pages, which this does not follow.  *out is the
+ * caller's to free. */
+static int leaf_records(const char *dir, uint64_t lo, uint64_t hi, size_t max, imp_cand **out,
+                        size_t *nout)
 {
-    im->base = s->good_seq;
-    memcpy(im->base_hash, s->good_hash, 32);
-    im->n = 0;
-    im->rec = NULL;
-    uint64_t lo = s->acked;   /* 0 when unreadable: import every verified record */
-    if (lo >= s->good_seq)
-        return;
     char path[4200];
     snprintf(path, sizeof path, "%s/data.mdb", dir);
+    *out = NULL;
+    *nout = 0;
     uint64_t fsize;
     uint8_t m[160];
     size_t got;
     uint32_t ps;
     if (sl_plat_file_size(path, &fsize) != SL_OK ||
         sl_plat_read_at(path, 0, m, sizeof m, &got) != SL_OK || got < LM_PAGEHDR + LM_META_PSIZE + 4)
-        return;
+        return SL_ERR_CORRUPT;
     memcpy(&ps, m + LM_PAGEHDR + LM_META_PSIZE, 4);
     if (ps < 512 || ps > 65536 || (ps & (ps - 1)))
-        return;
-    uint8_t *pg = malloc(ps);
+        return SL_ERR_CORRUPT;
+    int rc = SL_ERR_NOMEM;
     size_t n = 0, cap = 1024;
+    uint8_t *pg = malloc(ps);
     imp_cand *c = malloc(sizeof *c * cap);
     sl_record *rec = malloc(sizeof *rec);
     if (pg == NULL || c == NULL || rec == NULL)
         goto out;
-    for (uint64_t off = 2 * (uint64_t)ps; off + ps <= fsize && n < IMPORT_MAX; off += ps) {
+    for (uint64_t off = 2 * (uint64_t)ps; off + ps <= fsize && n < max; off += ps) {
         if (sl_plat_read_at(path, off, pg, ps, &got) != SL_OK || got != ps)
             break;
         uint16_t flags, lower;
@@ -2048,20 +2053,20 @@ static void epoch_import_plan(const char *dir, const epoch_probe *s, epoch_impor
         memcpy(&lower, pg + LM_PG_LOWER, 2);
         if ((flags & 0x7f) != 0x02 || lower < LM_PAGEHDR || lower > ps)
             continue;
-        for (unsigned i = LM_PAGEHDR; i + 2 <= lower; i += 2) {
-            uint16_t no, lo16, hi, nf, ks;
+        for (unsigned i = LM_PAGEHDR; i + 2 <= lower && n < max; i += 2) {
+            uint16_t no, lo16, hi16, nf, ks;
             memcpy(&no, pg + i, 2);
             if ((size_t)no + 16 > ps)
                 continue;
             memcpy(&lo16, pg + no, 2);
-            memcpy(&hi, pg + no + 2, 2);
+            memcpy(&hi16, pg + no + 2, 2);
             memcpy(&nf, pg + no + 4, 2);
             memcpy(&ks, pg + no + 6, 2);
-            size_t ds = lo16 | ((size_t)hi << 16);
+            size_t ds = lo16 | ((size_t)hi16 << 16);
             if (ks != 8 || (nf & 1) || (size_t)no + 16 + ds > ps)
                 continue;
             uint64_t kseq = get_be64(pg + no + 8);
-            if (kseq <= lo || kseq > s->good_seq)
+            if (kseq <= lo || kseq > hi)
                 continue;
             MDB_val v = {ds, pg + no + 16};
             if (decode_stored(&v, rec) != SL_OK || rec->seq != kseq)
@@ -2081,9 +2086,33 @@ static void epoch_import_plan(const char *dir, const epoch_probe *s, epoch_impor
             n++;
         }
     }
+    qsort(c, n, sizeof *c, imp_cmp);
+    *out = c;
+    *nout = n;
+    c = NULL;
+    rc = SL_OK;
+out:
+    free(rec);
+    free(c);
+    free(pg);
+    return rc;
+}
+
+static void epoch_import_plan(const char *dir, const epoch_probe *s, epoch_import *im)
+{
+    im->base = s->good_seq;
+    memcpy(im->base_hash, s->good_hash, 32);
+    im->n = 0;
+    im->rec = NULL;
+    uint64_t lo = s->acked;   /* 0 when unreadable: import every verified record */
+    if (lo >= s->good_seq)
+        return;
+    imp_cand *c = NULL;
+    size_t n = 0;
+    if (leaf_records(dir, lo, s->good_seq, IMPORT_MAX, &c, &n) != SL_OK)
+        return;
     if (n == 0)
         goto out;
-    qsort(c, n, sizeof *c, imp_cmp);
     /* backwards from X: keep, per seq, the copy the chain names */
     imp_cand *pk = malloc(sizeof *pk * n);
     if (pk == NULL)
@@ -2119,9 +2148,7 @@ static void epoch_import_plan(const char *dir, const epoch_probe *s, epoch_impor
     im->rec = c;
     c = NULL;
 out:
-    free(rec);
     free(c);
-    free(pg);
 }
 
 /* Copy the planned records and their txn index entries into the new
@@ -2266,80 +2293,16 @@ static int epoch_create(sl_journal *j, const char *tmp, const epoch_probe *p, in
  * flag 0x02, node offsets from the header up to mp_lower; a node flag 0x01
  * is a value on overflow pages, which this does not follow).  Old page copies hold
  * the same immutable records, so duplicates agree. */
-#define SALVAGE_MAX ((size_t)1 << 20)   /* records considered (72 MiB) */
-
-typedef struct salv {
-    uint64_t seq;
-    uint8_t prev[32], hash[32];
-} salv;
-
-static int salv_cmp(const void *a, const void *b)
-{
-    const salv *x = a, *y = b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
+#define SALVAGE_MAX ((size_t)1 << 20)   /* records considered (84 MiB) */
 
 static void epoch_salvage(const char *dir, epoch_probe *s)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    uint64_t fsize;
-    if (sl_plat_file_size(path, &fsize) != SL_OK)
+    imp_cand *c = NULL;
+    size_t n = 0;
+    if (leaf_records(dir, 0, UINT64_MAX, SALVAGE_MAX, &c, &n) != SL_OK)
         return;
-    uint8_t m[160];
-    size_t got;
-    uint32_t ps;
-    if (sl_plat_read_at(path, 0, m, sizeof m, &got) != SL_OK ||
-        got < LM_PAGEHDR + LM_META_PSIZE + 4)
-        return;
-    memcpy(&ps, m + LM_PAGEHDR + LM_META_PSIZE, 4);
-    if (ps < 512 || ps > 65536 || (ps & (ps - 1)))
-        return;
-    uint8_t *pg = malloc(ps);
-    salv *c = malloc(sizeof *c * 4096);
-    size_t n = 0, cap = 4096;
-    sl_record *rec = malloc(sizeof *rec);
-    if (pg == NULL || c == NULL || rec == NULL)
-        goto out;
-    for (uint64_t off = 2 * (uint64_t)ps; off + ps <= fsize && n < SALVAGE_MAX; off += ps) {
-        if (sl_plat_read_at(path, off, pg, ps, &got) != SL_OK || got != ps)
-            break;
-        uint16_t flags, lower;
-        memcpy(&flags, pg + LM_PG_FLAGS, 2);
-        memcpy(&lower, pg + LM_PG_LOWER, 2);
-        if ((flags & 0x7f) != 0x02 || lower < LM_PAGEHDR || lower > ps)
-            continue;
-        for (unsigned i = LM_PAGEHDR; i + 2 <= lower; i += 2) {
-            uint16_t no, lo, hi, nf, ks;
-            memcpy(&no, pg + i, 2);
-            if ((size_t)no + 8 > ps)
-                continue;
-            memcpy(&lo, pg + no, 2);
-            memcpy(&hi, pg + no + 2, 2);
-            memcpy(&nf, pg + no + 4, 2);
-            memcpy(&ks, pg + no + 6, 2);
-            size_t ds = lo | ((size_t)hi << 16);
-            if (ks != 8 || (nf & 1) || (size_t)no + 8 + ks + ds > ps)
-                continue;
-            MDB_val v = {ds, pg + no + 16};
-            if (decode_stored(&v, rec) != SL_OK || rec->seq != get_be64(pg + no + 8))
-                continue;
-            if (n == cap) {
-                salv *t = realloc(c, sizeof *c * cap * 2);
-                if (t == NULL)
-                    goto out;
-                c = t;
-                cap *= 2;
-            }
-            c[n].seq = rec->seq;
-            memcpy(c[n].prev, rec->prev_hash, 32);
-            memcpy(c[n].hash, rec->hash, 32);
-            n++;
-        }
-    }
     if (n == 0)
         goto out;
-    qsort(c, n, sizeof *c, salv_cmp);
     /* start at the anchor the LMDB scan read, or at the lowest record */
     uint64_t seq = s->good_seq;
     uint8_t h[32];
@@ -2375,9 +2338,7 @@ static void epoch_salvage(const char *dir, epoch_probe *s)
         memcpy(s->good_hash, gh, 32);
     }
 out:
-    free(rec);
     free(c);
-    free(pg);
 }
 
 /* Scan the damaged journal in src (its last verified record X, acked),
