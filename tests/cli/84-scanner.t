@@ -18,7 +18,6 @@ CATFEED="$SL_BUILD/tests/catalog_feed"
 A=4006381333931
 B=5901234123457
 C=96385074
-skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $1"; }
 # wait_for FILE PATTERN: up to 10 s for a line matching PATTERN (grep -E)
 wait_for() {
     i=0

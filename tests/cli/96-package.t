@@ -13,7 +13,6 @@
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 plan 49
-skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $1"; }
 
 target=${SL_TARGET:-native}
 if [ "$target" = native ]; then arch=$(dpkg --print-architecture); else arch=$target; fi

@@ -38,6 +38,7 @@ unlike() {
     else echo "ok $_tap_n - $3"; fi
 }
 diag() { echo "# $*"; }
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $1"; }   # counted as skipped, never passed
 done_testing() { [ "$_tap_fail" -eq 0 ]; exit $?; }
 # sl ARGS...: run storelink on the test's own state dir with no config file
 sl() { STORELINK_CONFIG= "$SL_BIN" --config "$TMP/none.conf" --state-dir "$TMP/state" "$@"; }

@@ -3,10 +3,10 @@
 # for a window while 2 clients record and the sync drains (libfiu, switched
 # on and off at run time through fiu-ctrl).  A failed meta-page write leaves
 # LMDB's environment panicked: every later transaction fails until it is
-# closed.  Pass: the daemon reopens the journal and keeps running (no crash
-# loop), `storelink status` shows the alarm, records made after the window
-# are recorded and synced, and every record a client was told about reaches
-# the hub exactly once.  A failure comes only when a window's random
+# closed.  Pass: the daemon keeps running (no crash loop), records made
+# after the windows are recorded and synced, every record a client was told
+# about reaches the hub exactly once, and when a window did panic LMDB, the
+# daemon reopened the journal and `storelink status` shows the alarm.  A failure comes only when a window's random
 # failures spare a commit's page writes and hit its meta-page write, so the
 # number of panics varies: 65-panic.t is the deterministic test (one chosen
 # commit's meta-page write fails) and gives the MDB_PANIC row of the
@@ -17,7 +17,7 @@
 command -v fiu-run > /dev/null && command -v fiu-ctrl > /dev/null ||
     { echo "1..0 # SKIP fiu-run not installed (toolchain/deps.sh stress)"; exit 0; }
 trap 'touch "$TMP/stop"; agent_kill dev-1; hub_kill hub-a; broker_stop; rm -rf "$TMP"' EXIT
-plan 10
+plan 9
 windows=$(scale 3 20)
 diag "fault windows $windows"
 
@@ -65,12 +65,17 @@ sleep 1
 kill -0 "$AGENT_PID_dev_1" 2>/dev/null
 ok $? "the daemon survived $w windows of failing writes"
 panics=$(grep -c 'LMDB panic), environment reopened: ok' "$TMP/dev-1.log")
-[ "$panics" -gt 0 ]
-ok $? "it reopened the journal after a panic ($panics times)"
-sleep 1.2   # daemon.json is rewritten at most once a second
-ag dev-1 status > "$TMP/status.out" 2>&1
-grep -q 'journal storage failed (LMDB panic): reopened' "$TMP/status.out"
-ok $? "status shows the alarm" || sed 's/^/# /' "$TMP/status.out"
+# whether a random window panics LMDB is chance (65-panic.t makes it
+# certain): the panic checks run when one happened, else they are skipped
+diag "$panics panic(s) in $w windows"
+if [ "$panics" -gt 0 ]; then
+    sleep 1.2   # daemon.json is rewritten at most once a second
+    ag dev-1 status > "$TMP/status.out" 2>&1
+    grep -q 'journal storage failed (LMDB panic): reopened' "$TMP/status.out"
+    ok $? "after $panics panic(s): status shows the alarm" || sed 's/^/# /' "$TMP/status.out"
+else
+    skip "no window panicked LMDB this run (65-panic.t covers the alarm)"
+fi
 
 # records after the faults: recorded and synced by the same daemon
 sleep 1
