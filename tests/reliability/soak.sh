@@ -9,7 +9,8 @@
 # descriptors, the hub's RSS and heap, backlog (unacknowledged records).
 # Goal: no growth in heap or descriptors after warm-up (RSS also counts the
 # journal's mapped pages, which grow with the journal).  Not in CI.
-# Ends with the growth from the first sample after warm-up (60 s) to the last,
+# Ends with the growth from the first sample after warm-up (a quarter of the
+# run, at least 60 s: allocator arenas and caches fill for minutes) to the last,
 # and exit 1 when the agent's heap grew by more than 2 MiB or its descriptors
 # by more than 4, or records are missing at the hub after a final drain.
 set -u
@@ -64,6 +65,7 @@ kb() { sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null 
 anon() { sed -n 's/^RssAnon:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l | tr -d ' '; }
 end=$(( $(date +%s) + SOAK_MIN * 60 ))
+warm=$(( SOAK_MIN * 15 > 60 ? SOAK_MIN * 15 : 60 ))   # seconds
 t0=$(date +%s)
 printf '%8s %10s %10s %6s %10s %10s %8s\n' elapsed agent_kB agent_anon fds hub_kB hub_anon backlog
 first_rss="" first_fds=""
@@ -83,7 +85,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
     backlog=$(( ${last:-0} - ${ack:-0} ))
     r=$(kb "$a"); ra=$(anon "$a"); f=$(fds "$a"); hr=$(kb "$h"); ha=$(anon "$h")
     printf '%8s %10s %10s %6s %10s %10s %8s\n' "$el" "$r" "$ra" "$f" "$hr" "$ha" "$backlog"
-    if [ -z "$first_rss" ] && [ "$el" -ge 60 ]; then
+    if [ -z "$first_rss" ] && [ "$el" -ge "$warm" ]; then
         first_rss=$r; first_anon=$ra; first_fds=$f; first_hub=$hr; first_hanon=$ha
     fi
 done
@@ -95,5 +97,5 @@ last=$(ag dev-1 journal verify | sed -n 's/.*last seq \([0-9]*\).*/\1/p')
 uniq=$(sed -n 's/.*"seq":\([0-9]*\).*/\1/p' "$TMP/hub.jsonl" | sort -n | uniq | wc -l | tr -d ' ')
 via_sock=$(grep -c '"txn_id":"I[0-9]*-' "$TMP/hub.jsonl")
 drss=$(( r - ${first_rss:-$r} )); danon=$(( ra - ${first_anon:-$ra} )); dfds=$(( f - ${first_fds:-$f} ))
-echo "soak: ${SOAK_MIN} min, $last records ($via_sock through the ingest socket), hub holds $uniq distinct; agent growth after warm-up: RSS ${drss} kB (heap ${danon} kB), descriptors ${dfds}; hub: RSS $(( hr - ${first_hub:-$hr} )) kB (heap $(( ha - ${first_hanon:-$ha} )) kB)"
+echo "soak: ${SOAK_MIN} min, $last records ($via_sock through the ingest socket), hub holds $uniq distinct; agent growth after the ${warm} s warm-up: RSS ${drss} kB (heap ${danon} kB), descriptors ${dfds}; hub: RSS $(( hr - ${first_hub:-$hr} )) kB (heap $(( ha - ${first_hanon:-$ha} )) kB)"
 [ "$drained" -eq 0 ] && [ "$uniq" = "$last" ] && [ "$danon" -le 2048 ] && [ "$dfds" -le 4 ]
