@@ -245,32 +245,37 @@ int sl__day_retention_bound(sl_journal *j, const sl_config *cfg, sl__day_retenti
     return SL_OK;
 }
 
-static int parse_date_opt(const char *v, int64_t *day)
+/* The options close-day and report day share, [--date D] [--json], from
+ * argv[first] on; EX_USAGE_ after a one-line error, else 0. */
+static int parse_day_opts(const char *cmd, int argc, char **argv, int first, int64_t *day,
+                          int *have_date, int *json)
 {
-    if (v == NULL || sl__date_parse(v, day) != 0) {
-        sl__cli_err("--date: must be a date YYYY-MM-DD (2000-2099)");
-        return SL_ERR_USAGE;
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--date") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : NULL;
+            if (v == NULL || sl__date_parse(v, day) != 0) {
+                sl__cli_err("--date: must be a date YYYY-MM-DD (2000-2099)");
+                return EX_USAGE_;
+            }
+            *have_date = 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            *json = 1;
+        } else {
+            sl__cli_err("%s: unknown argument '%s' (usage: %s [--date YYYY-MM-DD] [--json])",
+                        cmd, argv[i], cmd);
+            return EX_USAGE_;
+        }
     }
-    return SL_OK;
+    return 0;
 }
 
 int sl__cmd_close_day(sl_cli *c, int argc, char **argv)
 {
     int64_t day = 0;
     int have_date = 0, json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--date") == 0) {
-            if (parse_date_opt(i + 1 < argc ? argv[++i] : NULL, &day) != SL_OK)
-                return EX_USAGE_;
-            have_date = 1;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else {
-            sl__cli_err("close-day: unknown argument '%s' (usage: close-day [--date "
-                        "YYYY-MM-DD] [--json])", argv[i]);
-            return EX_USAGE_;
-        }
-    }
+    int ex = parse_day_opts("close-day", argc, argv, 1, &day, &have_date, &json);
+    if (ex != 0)
+        return ex;
     int64_t now = sl_plat_now_ms();
     int rc;
     if (!have_date) {
@@ -333,19 +338,9 @@ static int report_day(sl_cli *c, int argc, char **argv)
 {
     int64_t day = 0, now = sl_plat_now_ms();
     int have_date = 0, json = 0, rc;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--date") == 0) {
-            if (parse_date_opt(i + 1 < argc ? argv[++i] : NULL, &day) != SL_OK)
-                return EX_USAGE_;
-            have_date = 1;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else {
-            sl__cli_err("report day: unknown argument '%s' (usage: report day [--date "
-                        "YYYY-MM-DD] [--json])", argv[i]);
-            return EX_USAGE_;
-        }
-    }
+    int ex = parse_day_opts("report day", argc, argv, 2, &day, &have_date, &json);
+    if (ex != 0)
+        return ex;
     if (!have_date && (rc = today(&c->cfg, now, &day)) != SL_OK) {
         sl__cli_err("timezone %s: %s", c->cfg.timezone, sl_strerror(rc));
         return sl__cli_exit(rc);
